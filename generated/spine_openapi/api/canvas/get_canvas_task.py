@@ -1,0 +1,209 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_envelope import ErrorEnvelope
+from ...models.task_node_envelope import TaskNodeEnvelope
+from ...types import Response
+
+
+def _get_kwargs(
+    canvas_id: UUID,
+    task_id: UUID,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/canvas/{canvas_id}/tasks/{task_id}".format(
+            canvas_id=quote(str(canvas_id), safe=""),
+            task_id=quote(str(task_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorEnvelope | TaskNodeEnvelope | None:
+    if response.status_code == 200:
+        response_200 = TaskNodeEnvelope.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorEnvelope.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorEnvelope.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorEnvelope.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = ErrorEnvelope.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = ErrorEnvelope.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorEnvelope.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorEnvelope | TaskNodeEnvelope]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    canvas_id: UUID,
+    task_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[ErrorEnvelope | TaskNodeEnvelope]:
+    """Get a single task
+
+     One task of the canvas with its immediate children populated.
+
+    Args:
+        canvas_id (UUID):
+        task_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorEnvelope | TaskNodeEnvelope]
+    """
+
+    kwargs = _get_kwargs(
+        canvas_id=canvas_id,
+        task_id=task_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    canvas_id: UUID,
+    task_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+) -> ErrorEnvelope | TaskNodeEnvelope | None:
+    """Get a single task
+
+     One task of the canvas with its immediate children populated.
+
+    Args:
+        canvas_id (UUID):
+        task_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorEnvelope | TaskNodeEnvelope
+    """
+
+    return sync_detailed(
+        canvas_id=canvas_id,
+        task_id=task_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    canvas_id: UUID,
+    task_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[ErrorEnvelope | TaskNodeEnvelope]:
+    """Get a single task
+
+     One task of the canvas with its immediate children populated.
+
+    Args:
+        canvas_id (UUID):
+        task_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorEnvelope | TaskNodeEnvelope]
+    """
+
+    kwargs = _get_kwargs(
+        canvas_id=canvas_id,
+        task_id=task_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    canvas_id: UUID,
+    task_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+) -> ErrorEnvelope | TaskNodeEnvelope | None:
+    """Get a single task
+
+     One task of the canvas with its immediate children populated.
+
+    Args:
+        canvas_id (UUID):
+        task_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorEnvelope | TaskNodeEnvelope
+    """
+
+    return (
+        await asyncio_detailed(
+            canvas_id=canvas_id,
+            task_id=task_id,
+            client=client,
+        )
+    ).parsed
