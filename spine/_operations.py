@@ -1,0 +1,216 @@
+"""The five API operations as pure request descriptions.
+
+Each builder checks its arguments (bad input fails here, before any request is sent), asks the
+generated endpoint module for the request (method, path, encoding: they come only from the
+spec) and returns an :class:`Operation`: what to send, which model the answer parses into, and
+whether the request may be repeated safely. The sync and async clients send the same
+operations, so nothing here is written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from spine._enums import BlockType, Template
+from spine._exceptions import BadRequestError
+from spine._models import CanvasDAG, CreateRunResponse, GetRunResponse, TaskNode, TaskTree
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from spine._files import FileInput, UploadFile
+
+T = TypeVar("T", bound="BaseModel")
+
+__all__ = ["InvalidRequestError", "Operation", "check_id"]
+
+
+class InvalidRequestError(BadRequestError, ValueError):
+    """Input the API would reject, caught before any request was sent.
+
+    It is a :class:`BadRequestError` (code written for the server's 400 keeps working) and a
+    :class:`ValueError`. ``status_code`` is 400 and ``request_id`` is None: nothing was sent.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status_code=400, error_message=message)
+
+
+@dataclass
+class Operation(Generic[T]):
+    """One request to send and how to read its answer."""
+
+    kwargs: dict[str, Any]
+    model: type[T]
+    idempotent: bool = True
+    files: list[UploadFile] = field(default_factory=list)
+    idempotency_key: str | None = None
+
+
+def check_id(value: object, name: str) -> str:
+    """An id must be a non-empty string. It always becomes exactly one escaped path segment:
+    the generated layer percent-escapes ``/ ? # %``; the dot segments ``.`` and ``..`` (which
+    URL normalisation would collapse) can never be ids and are refused here."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidRequestError(f"{name} must not be empty")
+    if value in {".", ".."}:
+        raise InvalidRequestError(f"{name} {value!r} is not a valid id")
+    return value
+
+
+def get_run(run_id: str) -> Operation[GetRunResponse]:
+    from spine_openapi.api.runs import get_run as endpoint
+
+    return Operation(endpoint._get_kwargs(check_id(run_id, "run_id")), GetRunResponse)  # type: ignore[arg-type]
+
+
+def get_dag(canvas_id: str) -> Operation[CanvasDAG]:
+    from spine_openapi.api.canvas import get_canvas_dag as endpoint
+
+    return Operation(endpoint._get_kwargs(check_id(canvas_id, "canvas_id")), CanvasDAG)  # type: ignore[arg-type]
+
+
+def get_tasks(canvas_id: str) -> Operation[TaskTree]:
+    from spine_openapi.api.canvas import get_canvas_tasks as endpoint
+
+    return Operation(endpoint._get_kwargs(check_id(canvas_id, "canvas_id")), TaskTree)  # type: ignore[arg-type]
+
+
+def get_task(canvas_id: str, task_id: str) -> Operation[TaskNode]:
+    from spine_openapi.api.canvas import get_canvas_task as endpoint
+
+    kwargs = endpoint._get_kwargs(
+        check_id(canvas_id, "canvas_id"),  # type: ignore[arg-type]
+        check_id(task_id, "task_id"),  # type: ignore[arg-type]
+    )
+    return Operation(kwargs, TaskNode)
+
+
+def _check_text(value: object, name: str, *, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise InvalidRequestError(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if required and not value.strip():
+        raise InvalidRequestError(f"{name} must not be empty")
+    return value
+
+
+def _template(value: object) -> str:
+    if isinstance(value, Template):
+        return value.value
+    if not isinstance(value, str):
+        raise TypeError(f"template must be a Template or a str, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidRequestError("template must not be empty (omit it to use 'auto')")
+    return value
+
+
+def _blocks(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise TypeError(
+            "blocks must be a list of BlockType members or block-type strings, "
+            f"such as [BlockType.TABLE, 'web-block'], not {type(value).__name__}"
+        )
+    items: list[str] = []
+    for item in value:
+        if isinstance(item, BlockType):
+            items.append(item.value)
+        elif isinstance(item, str) and item.strip():
+            items.append(item)
+        else:
+            raise TypeError(f"every block must be a BlockType or a non-empty str, got {item!r}")
+    if not items:
+        raise InvalidRequestError(
+            "blocks must not be empty: omit blocks (or pass None) to use the template's blocks"
+        )
+    return json.dumps(items, separators=(",", ":"))
+
+
+def create_run(
+    prompt: str,
+    *,
+    template: Template | str,
+    blocks: Iterable[BlockType | str] | None,
+    agent_instructions: str | None,
+    webhook_url: str | None,
+    files: FileInput | Iterable[FileInput] | None,
+    idempotency_key: str | None,
+) -> Operation[CreateRunResponse]:
+    """Check the input, open the files and build ``POST /v1/run``.
+
+    The caller must close the operation's files (``Operation.files``) once it is sent: the SDK
+    closes what it opened and never what the caller opened.
+    """
+    from spine_openapi.api.runs import create_run as endpoint
+    from spine_openapi.models import CreateRunRequest
+    from spine_openapi.models import Template as GenTemplate
+    from spine_openapi.types import UNSET, File
+
+    from spine._files import normalize_files
+
+    text = _check_text(prompt, "prompt", required=True)
+    assert text is not None
+    template_value = _template(template)
+    blocks_json = _blocks(blocks)
+    instructions = _check_text(agent_instructions, "agent_instructions", required=False)
+    hook = _check_text(webhook_url, "webhook_url", required=False)
+    if idempotency_key is None:
+        key = str(uuid.uuid4())
+    else:
+        key = _check_text(idempotency_key, "idempotency_key", required=True) or ""
+        if len(key) > 255 or not key.isprintable() or not key.isascii():
+            raise InvalidRequestError("idempotency_key must be 1 to 255 printable ASCII characters")
+
+    uploads = normalize_files(files)  # opens paths: fails here for a missing/unreadable file
+    try:
+        body = CreateRunRequest(
+            prompt=text,
+            # A template the generated enum does not know yet is still sent as given.
+            template=(
+                GenTemplate(template_value)
+                if template_value in GenTemplate._value2member_map_
+                else _RawTemplate(template_value)  # type: ignore[arg-type]
+            ),
+            blocks=UNSET if blocks_json is None else blocks_json,
+            agent_instructions=UNSET if instructions is None else instructions,
+            webhook_url=UNSET if hook is None else hook,
+            files=(
+                [
+                    File(payload=u.stream, file_name=u.filename, mime_type=u.content_type)
+                    for u in uploads
+                ]
+                if uploads
+                else UNSET
+            ),
+        )
+        kwargs = endpoint._get_kwargs(body=body, idempotency_key=key)
+    except BaseException:
+        for upload in uploads:
+            if upload.owned:
+                upload.stream.close()
+        raise
+    # The generated module pins the multipart boundary to "+++", which corrupts a form whose
+    # file holds that line. Without the header httpx draws a random boundary per request.
+    headers: dict[str, str] = kwargs["headers"]
+    headers.pop("Content-Type", None)
+    return Operation(
+        kwargs, CreateRunResponse, idempotent=False, files=uploads, idempotency_key=key
+    )
+
+
+@dataclass(frozen=True)
+class _RawTemplate:
+    """Stands in for a generated ``Template`` member for a value the spec does not list yet."""
+
+    value: str
