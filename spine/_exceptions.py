@@ -1,0 +1,457 @@
+"""The exceptions of the Spine SDK, and the one place where a response becomes an exception.
+
+Exception tree::
+
+    SpineError                      base of everything the SDK raises on purpose
+    ├── SpineConnectionError        the request could not be sent or the connection broke
+    ├── SpineTimeoutError           an HTTP timeout, or wait() ran out of time
+    ├── WebhookSignatureError       a webhook payload failed verification (local, no network)
+    └── SpineAPIError               the API answered with an error (status_code, request_id...)
+        ├── BadRequestError         400
+        ├── AuthenticationError     401
+        ├── NotFoundError           404
+        ├── RateLimitError          429 (retry_after), after the retry budget
+        ├── ServerError             5xx, after the retry budget
+        ├── RunFailedError          wait() saw the run end as ``failed`` (status_code 0)
+        └── UnexpectedResponseError the response is not what the contract says (raw_body kept)
+
+Any other status of 400 or more (403, 409, 413, 422...) raises the base :class:`SpineAPIError`.
+
+Every :class:`SpineError` carries ``idempotency_key`` and ``run_may_exist``. They are set after an
+ambiguous failure of ``POST /v1/run`` (the request may have reached the server): the message then
+says that the run may exist and how to get it without paying twice.
+
+``str(exc)`` is meant to be read by a person: the server's message, the HTTP status, the
+``X-Request-ID`` to quote to support, and a short hint of what to do next. Nothing in this module
+ever sees the API key; any text that came from the server is passed through
+:func:`spine._log.redact` anyway, so a key echoed back by a proxy never reaches a message.
+
+This module imports nothing heavy (no httpx, no pydantic): it is loaded by ``import spine``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from spine._log import redact
+
+if TYPE_CHECKING:
+    from spine._models import GetRunResponse, RunError
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "NotFoundError",
+    "RateLimitError",
+    "RunFailedError",
+    "ServerError",
+    "SpineAPIError",
+    "SpineConnectionError",
+    "SpineError",
+    "SpineTimeoutError",
+    "UnexpectedResponseError",
+    "WebhookSignatureError",
+    "error_from_response",
+]
+
+_EXCERPT_CHARS = 120
+
+
+def _restore(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an SDK exception without calling its keyword-only ``__init__``."""
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
+class SpineError(Exception):
+    """Base class of every exception the SDK raises on purpose.
+
+    ``idempotency_key`` and ``run_may_exist`` describe an ambiguous ``POST /v1/run``: when
+    ``run_may_exist`` is true the run may have been created, and calling ``runs.create`` again
+    with the same ``idempotency_key`` returns it instead of creating (and paying for) another.
+    """
+
+    message: str
+    idempotency_key: str | None
+    run_may_exist: bool
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        idempotency_key: str | None = None,
+        run_may_exist: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.idempotency_key = idempotency_key
+        self.run_may_exist = run_may_exist
+
+    def _describe(self) -> str:
+        return self.message
+
+    def __str__(self) -> str:
+        text = self._describe()
+        if self.run_may_exist:
+            note = "The run may have been created on the server."
+            if self.idempotency_key:
+                note += (
+                    " To get it without paying twice, call runs.create again with the same"
+                    f" idempotency_key={self.idempotency_key!r}."
+                )
+            else:
+                note += " Check your runs before creating it again."
+            text = f"{text} {note}" if text else note
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+class SpineConnectionError(SpineError):
+    """The request could not be sent, or the connection broke before a response arrived."""
+
+
+class SpineTimeoutError(SpineError):
+    """An HTTP request timed out, or ``wait()`` reached its timeout before the run finished.
+
+    For a ``wait()`` timeout, ``run_id`` and ``timeout`` are set; the run keeps going on the server.
+    """
+
+    run_id: str | None
+    timeout: float | None
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        run_id: str | None = None,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+        run_may_exist: bool = False,
+    ) -> None:
+        super().__init__(message, idempotency_key=idempotency_key, run_may_exist=run_may_exist)
+        self.run_id = run_id
+        self.timeout = timeout
+
+
+class WebhookSignatureError(SpineError):
+    """A webhook payload failed verification: a bad or missing signature, a stale timestamp, or a
+    body that is not a Spine event."""
+
+
+_HINTS: dict[int, str] = {
+    400: "Check the request arguments (prompt, template, blocks, files, ids).",
+    401: (
+        "Check the API key (the api_key argument or the SPINE_API_KEY environment variable):"
+        " it may be missing, mistyped, revoked or rotated."
+    ),
+    403: "This API key is not allowed to do this.",
+    404: "Check the id, and that it belongs to the account of this API key.",
+    408: "The server timed out waiting for the request; retry later.",
+    413: "The upload is larger than the server accepts; send smaller or fewer files.",
+    429: "Too many requests: slow down and retry later.",
+}
+class SpineAPIError(SpineError):
+    """The API answered with an error.
+
+    Attributes:
+        status_code: the HTTP status (0 when the error is not an HTTP one, e.g. a failed run).
+        error_message: the envelope's ``error`` string, or None.
+        request_id: the ``X-Request-ID`` response header, or None; quote it to support.
+        response_body: the parsed JSON body, or None when it was not JSON.
+        raw_body: the body bytes as received, or None.
+    """
+
+    status_code: int
+    error_message: str | None
+    request_id: str | None
+    response_body: Any
+    raw_body: bytes | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_message: str | None = None,
+        request_id: str | None = None,
+        response_body: Any = None,
+        raw_body: bytes | None = None,
+        idempotency_key: str | None = None,
+        run_may_exist: bool = False,
+    ) -> None:
+        super().__init__(message, idempotency_key=idempotency_key, run_may_exist=run_may_exist)
+        self.status_code = status_code
+        self.error_message = error_message
+        self.request_id = request_id
+        self.response_body = response_body
+        self.raw_body = raw_body
+
+    def _hint(self) -> str | None:
+        if 500 <= self.status_code <= 599:
+            support = (
+                f"quote request id {redact(self.request_id)} to Spine support"
+                if self.request_id
+                else "contact Spine support"
+            )
+            return f"The Spine API had a problem: retry later, and if it persists, {support}."
+        return _HINTS.get(self.status_code)
+
+    def _describe(self) -> str:
+        message = redact(self.message) if self.message else ""
+        if not message:
+            message = f"HTTP {self.status_code}" if self.status_code else "Spine API error"
+        details: list[str] = []
+        if self.status_code and message != f"HTTP {self.status_code}":
+            details.append(f"HTTP {self.status_code}")
+        if self.request_id:
+            details.append(f"request id {redact(self.request_id)}")
+        text = f"{message} ({'; '.join(details)})" if details else message
+        hint = self._hint()
+        if hint:
+            text = f"{text}. {hint}" if not text.endswith((".", "!", "?")) else f"{text} {hint}"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({redact(self.message)!r}, status_code={self.status_code},"
+            f" request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(SpineAPIError):
+    """400: the request was invalid (template, blocks, empty prompt, malformed id...)."""
+
+
+class AuthenticationError(SpineAPIError):
+    """401: the API key is missing, invalid or revoked."""
+
+
+class NotFoundError(SpineAPIError):
+    """404: the run, canvas or task does not exist or belongs to another account."""
+
+
+class RateLimitError(SpineAPIError):
+    """429: too many requests, after the retry budget. ``retry_after`` is in seconds, or None."""
+
+    retry_after: float | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        retry_after: float | None = None,
+        error_message: str | None = None,
+        request_id: str | None = None,
+        response_body: Any = None,
+        raw_body: bytes | None = None,
+        idempotency_key: str | None = None,
+        run_may_exist: bool = False,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            error_message=error_message,
+            request_id=request_id,
+            response_body=response_body,
+            raw_body=raw_body,
+            idempotency_key=idempotency_key,
+            run_may_exist=run_may_exist,
+        )
+        self.retry_after = retry_after
+
+    def _hint(self) -> str | None:
+        if self.retry_after is not None:
+            return (
+                "Too many requests: slow down; the server asks to retry after"
+                f" {self.retry_after:g} s."
+            )
+        return _HINTS[429]
+
+
+class ServerError(SpineAPIError):
+    """5xx: the server failed, after the retry budget."""
+
+
+class RunFailedError(SpineAPIError):
+    """``wait()`` saw the run end in the ``failed`` state.
+
+    ``run_id``, ``errors`` (the run's :class:`RunError` list) and ``run`` (the last
+    :class:`GetRunResponse`) describe it. ``status_code`` is 0: the HTTP calls all succeeded.
+    """
+
+    run_id: str
+    errors: list[RunError]
+    run: GetRunResponse | None
+
+    def __init__(
+        self,
+        run_id: str,
+        errors: Sequence[RunError] | None = None,
+        *,
+        run: GetRunResponse | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        errors_list = list(errors or [])
+        details = "; ".join(e.error for e in errors_list if e.error)
+        message = f"Run {run_id} failed: {details or 'no error detail provided'}"
+        super().__init__(
+            message,
+            status_code=0,
+            error_message=details or None,
+            request_id=request_id,
+        )
+        self.run_id = run_id
+        self.errors = errors_list
+        self.run = run
+
+    @classmethod
+    def from_run(cls, run: GetRunResponse) -> RunFailedError:
+        """Build the error for a run whose last state is ``failed``."""
+        return cls(run.run_id, run.errors or [], run=run)
+
+    def _hint(self) -> str | None:
+        canvas_id = self.run.canvas_id if self.run is not None else None
+        if canvas_id:
+            return f"Inspect .errors, or the canvas at https://app.getspine.ai/canvas/{canvas_id}."
+        return "Inspect .errors and .run for details."
+
+
+class UnexpectedResponseError(SpineAPIError):
+    """The response is not what the API contract says: not JSON, a wrong envelope, missing or
+    malformed fields. ``raw_body`` keeps the bytes as received."""
+
+    def _hint(self) -> str | None:
+        return (
+            "The response does not match the Spine API contract; if this persists, upgrade the"
+            " SDK or quote the request id to support."
+        )
+
+
+# ----------------------------------------------------------------------------- mapping
+
+_WS_RE = re.compile(r"\s+")
+
+
+def body_excerpt(body: bytes, limit: int = _EXCERPT_CHARS) -> str:
+    """A short, printable, secret-free excerpt of a response body, for messages."""
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = _WS_RE.sub(" ", text).strip()
+    if len(text) > limit:
+        text = text[:limit] + "\u2026"
+    return redact(text)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    for key, val in headers.items():
+        if key.lower() == wanted:
+            return val
+    return None
+
+
+def _server_message(parsed: Any) -> str | None:
+    """The human-readable message of an error body, read leniently."""
+    if not isinstance(parsed, dict):
+        return None
+    error = parsed.get("error")
+    if isinstance(error, str) and error.strip():
+        return error
+    if isinstance(error, dict):
+        nested = error.get("message")
+        if isinstance(nested, str) and nested.strip():
+            return nested
+    for key in ("message", "detail"):
+        value = parsed.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _class_for(status_code: int) -> type[SpineAPIError]:
+    if status_code == 400:
+        return BadRequestError
+    if status_code == 401:
+        return AuthenticationError
+    if status_code == 404:
+        return NotFoundError
+    if status_code == 429:
+        return RateLimitError
+    if 500 <= status_code <= 599:
+        return ServerError
+    return SpineAPIError
+
+
+def error_from_response(status_code: int, body: bytes, headers: Mapping[str, str]) -> SpineAPIError:
+    """Turn an error response into the matching :class:`SpineAPIError` subclass.
+
+    The ``{"success": false, "error": "..."}`` envelope is read leniently: a body that is not
+    JSON (an HTML page from a proxy, an empty body) still gives the class for the status, with
+    ``error_message`` None, ``raw_body`` kept and a short excerpt in the message.
+    ``X-Request-ID`` is read case-insensitively; for 429, ``Retry-After`` fills ``retry_after``.
+    This function never raises.
+    """
+    try:
+        return _error_from_response(status_code, body, headers)
+    except Exception:  # pragma: no cover - defensive: mapping an error must never fail
+        return SpineAPIError(f"HTTP {status_code}", status_code=status_code, raw_body=body)
+
+
+def _error_from_response(
+    status_code: int, body: bytes, headers: Mapping[str, str]
+) -> SpineAPIError:
+    raw = bytes(body) if body is not None else b""
+    request_id = _header(headers, "X-Request-ID") or None
+
+    parsed: Any = None
+    is_json = False
+    if raw.strip():
+        try:
+            parsed = json.loads(raw)
+            is_json = True
+        except (ValueError, RecursionError):
+            parsed = None
+
+    error_message = _server_message(parsed)
+    if error_message is not None:
+        error_message = redact(error_message)
+        message = error_message
+    elif not raw.strip():
+        message = f"HTTP {status_code} with an empty body"
+    elif not is_json:
+        message = (
+            f"HTTP {status_code}: the response body is not JSON (starts with {body_excerpt(raw)!r})"
+        )
+    else:
+        message = f"HTTP {status_code}"
+
+    cls = _class_for(status_code)
+    common: dict[str, Any] = {
+        "status_code": status_code,
+        "error_message": error_message,
+        "request_id": request_id,
+        "response_body": parsed if is_json else None,
+        "raw_body": raw,
+    }
+    if cls is RateLimitError:
+        import time
+
+        from spine._retry import parse_retry_after
+
+        retry_after = parse_retry_after(_header(headers, "Retry-After"), now=time.time())
+        return RateLimitError(message, retry_after=retry_after, **common)
+    return cls(message, **common)

@@ -1,0 +1,433 @@
+"""Pydantic v2 models of the Spine API's response bodies, and the envelope parser.
+
+Every model ignores fields it does not know (``extra="ignore"``), so a server that adds fields
+never breaks the SDK. Values of open sets survive API growth too: a run status, block type or
+task type the SDK does not know is kept as the raw string instead of failing, and a known value
+becomes the enum member (which compares equal to the string).
+
+:func:`parse_envelope` is the hot path of every call: it validates the ``{"success": true,
+"data": {...}}`` envelope and its data in one ``TypeAdapter.validate_json`` pass, and turns every
+way a body can break the contract into :class:`~spine.UnexpectedResponseError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
+
+from spine._enums import TERMINAL_STATUSES, BlockType, RunStatus, TaskType
+from spine._exceptions import SpineAPIError, UnexpectedResponseError, body_excerpt
+
+__all__ = [
+    "CanvasDAG",
+    "CanvasEdge",
+    "CanvasNode",
+    "CreateRunResponse",
+    "GetRunResponse",
+    "RunArtifact",
+    "RunError",
+    "RunMetadata",
+    "RunProgress",
+    "RunResult",
+    "TaskNode",
+    "TaskTree",
+    "WebhookEvent",
+    "parse_envelope",
+]
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _open_enum(enum_cls: type[E]) -> Callable[[Any], E | str]:
+    """A validator for an open set: a known value becomes the member, a new one stays a str."""
+    members: dict[str, E] = {member.value: member for member in enum_cls}
+
+    def validate(value: Any) -> E | str:
+        if isinstance(value, str):
+            return members.get(value, value)
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+
+    return validate
+
+
+# Open sets (DESIGN.md principle 5): never fail on a value the SDK does not know. A plain
+# validator (rather than a union) keeps error messages short and the choice deterministic; the
+# JSON schema still says "one of the enum values, or any string".
+OpenRunStatus = Annotated[
+    RunStatus | str,
+    PlainValidator(_open_enum(RunStatus), json_schema_input_type=RunStatus | str),
+]
+OpenBlockType = Annotated[
+    BlockType | str,
+    PlainValidator(_open_enum(BlockType), json_schema_input_type=BlockType | str),
+]
+OpenTaskType = Annotated[
+    TaskType | str,
+    PlainValidator(_open_enum(TaskType), json_schema_input_type=TaskType | str),
+]
+
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class SpineModel(BaseModel):
+    """Base of every response model: unknown fields are ignored."""
+
+    # No str_strip_whitespace: final_output, content and every other string are the user's data
+    # and must come back exactly as the server sent them, leading and trailing spaces included.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=False)
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+class RunProgress(SpineModel):
+    """How far a running run has got."""
+
+    tasks_completed: NonNegativeInt
+    """Canvas tasks in a terminal state (``completed`` or ``error``)."""
+    tasks_total: NonNegativeInt
+    """Tasks spawned so far; can grow while the run goes on."""
+    elapsed_ms: NonNegativeInt
+    """Wall time since the run was created, in milliseconds."""
+
+
+class RunArtifact(SpineModel):
+    """A file a run produced, downloadable from a short-lived pre-signed URL."""
+
+    id: str
+    """The UUID of the canvas node that produced the file."""
+    type: str
+    """A short file-type tag such as ``docx``, ``xlsx``, ``pptx``, ``html``, ``png`` (open set)."""
+    name: str
+    """The file name, for example ``Q1_Report.docx``."""
+    download_url: str
+    """A pre-signed URL, fetched without authentication headers; it expires soon."""
+    size_bytes: NonNegativeInt | None = None
+    """The file size in bytes, when known."""
+
+
+class RunResult(SpineModel):
+    """The output of a ``completed`` or ``partial`` run."""
+
+    final_output: str
+    """The synthesised answer or agent summary, in Markdown (exactly as sent)."""
+    artifacts: list[RunArtifact] = Field(default_factory=list)
+    """Files the run produced; may be empty."""
+
+
+class RunMetadata(SpineModel):
+    """Accounting for a finished run."""
+
+    template_used: str
+    models_used: list[str] = Field(default_factory=list)
+    credits_consumed: NonNegativeInt
+    """The credits the run cost ($1 = 1,000 credits)."""
+
+
+class RunError(SpineModel):
+    """One error of a ``failed`` or ``partial`` run."""
+
+    error: str
+    block_id: str | None = None
+    block_type: str | None = None
+    recoverable: bool | None = None
+
+
+class CreateRunResponse(SpineModel):
+    """The run that ``POST /v1/run`` created."""
+
+    run_id: str
+    status: str
+    """Always ``running`` at creation."""
+    poll_url: str
+    """The relative path to poll, ``/v1/run/{run_id}``."""
+    canvas_id: str | None = None
+    """The run's canvas, when already known (often only reported by a later poll)."""
+    estimated_duration_ms: NonNegativeInt
+
+
+class GetRunResponse(SpineModel):
+    """A run's state: ``progress`` while running; ``result`` and ``metadata`` once
+    ``completed`` or ``partial``; ``errors`` when ``failed`` or ``partial``."""
+
+    run_id: str
+    status: OpenRunStatus
+    """A :class:`RunStatus` member, or the raw string for a status this SDK does not know."""
+    canvas_id: str | None = None
+    duration_ms: NonNegativeInt | None = None
+    progress: RunProgress | None = None
+    result: RunResult | None = None
+    metadata: RunMetadata | None = None
+    errors: list[RunError] | None = None
+    prompt: str | None = None
+    template: str | None = None
+    blocks: list[str] | None = None
+    agent_instructions: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for ``completed``, ``partial`` and ``failed``; an unknown status never is."""
+        return isinstance(self.status, RunStatus) and self.status in TERMINAL_STATUSES
+
+
+# ----------------------------------------------------------------------------- canvas
+
+
+class CanvasNode(SpineModel):
+    """One block of a canvas."""
+
+    id: str
+    name: str
+    type: OpenBlockType
+    """A :class:`BlockType` member, or the raw string for a new block type."""
+    status: str
+    """The block's state, such as ``idle``, ``running``, ``completed`` or ``error`` (open set)."""
+    content: str | None = None
+    """The block's textual output, exactly as sent."""
+    url: str | None = None
+    sources: list[Any] = Field(default_factory=list)
+
+
+class CanvasEdge(SpineModel):
+    """The target block depends on, or was derived from, the source block."""
+
+    source_id: str
+    target_id: str
+
+
+class CanvasDAG(SpineModel):
+    """A canvas's blocks and the edges between them."""
+
+    canvas_id: str
+    canvas_name: str
+    nodes: list[CanvasNode] = Field(default_factory=list)
+    edges: list[CanvasEdge] = Field(default_factory=list)
+
+
+class TaskNode(SpineModel):
+    """One task, with its children (the single-task endpoint fills in the immediate ones)."""
+
+    task_id: str
+    name: str
+    task_type: OpenTaskType
+    """A :class:`TaskType` member, or the raw string for a new task type."""
+    status: str
+    """The task's state, such as ``completed``, ``running`` or ``error`` (open set)."""
+    children: list[TaskNode] | None = None
+
+
+class TaskTree(SpineModel):
+    """A canvas's root tasks grouped by completion state."""
+
+    canvas_id: str
+    completed: list[TaskNode] = Field(default_factory=list)
+    not_completed: list[TaskNode] = Field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- webhooks
+
+
+class WebhookEvent(SpineModel):
+    """A verified webhook delivery (``run.started``, ``run.completed``, ``run.failed``...)."""
+
+    id: str
+    """Unique per event (``evt_...``): use it to drop duplicate deliveries."""
+    type: str
+    created: int
+    """Unix seconds."""
+    livemode: bool = False
+    api_version: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- envelope
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class _Envelope(BaseModel, Generic[T]):
+    # ``success`` and ``error`` are checked by hand after validation so that every way they can be
+    # wrong gives a readable message; ``data`` is validated in the same pass as the envelope.
+    model_config = ConfigDict(extra="ignore")
+
+    success: Any = None
+    data: T | None = None
+    error: Any = None
+
+
+_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
+
+
+def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = TypeAdapter(_Envelope[model])  # type: ignore[valid-type]
+        _ADAPTERS[model] = adapter
+    return adapter
+
+
+def parse_envelope(
+    model: type[T],
+    body: bytes,
+    *,
+    status_code: int = 200,
+    request_id: str | None = None,
+) -> T:
+    """Validate ``{"success": true, "data": {...}}`` and return ``data`` as a ``model``.
+
+    One ``validate_json`` pass (the adapter is built once per model). Raises
+    :class:`UnexpectedResponseError` (with ``raw_body``) when the body is not JSON, not an object,
+    ``success`` is not true, ``data`` is missing or does not validate; a 2xx body with
+    ``success: false`` and an ``error`` string raises :class:`SpineAPIError` with that message.
+    No ``json`` or ``pydantic`` exception ever escapes.
+    """
+    try:
+        envelope = _adapter(model).validate_json(body)
+    except ValidationError as exc:
+        raise _validation_problem(model, body, exc, status_code, request_id) from exc
+    except Exception as exc:  # defensive: e.g. a body of the wrong type
+        raise _unexpected(
+            f"could not read the response body ({type(exc).__name__})",
+            model,
+            body,
+            status_code,
+            request_id,
+        ) from exc
+
+    if envelope.success is not True:
+        if envelope.success is False and isinstance(envelope.error, str):
+            raise SpineAPIError(
+                envelope.error,
+                status_code=status_code,
+                error_message=envelope.error,
+                request_id=request_id,
+                raw_body=_as_bytes(body),
+            )
+        raise _unexpected(
+            f"'success' is {_json_repr(envelope.success)}, not true",
+            model,
+            body,
+            status_code,
+            request_id,
+        )
+    data = envelope.data
+    if data is None:
+        raise _unexpected("the envelope has no 'data' object", model, body, status_code, request_id)
+    return data  # type: ignore[no-any-return]
+
+
+def _as_bytes(body: Any) -> bytes | None:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, bytearray | memoryview):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8", errors="replace")
+    return None
+
+
+def _json_repr(value: Any) -> str:
+    if value is None:
+        return "missing"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "\u2026"
+
+
+def _unexpected(
+    problem: str,
+    model: type[BaseModel],
+    body: Any,
+    status_code: int,
+    request_id: str | None,
+) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        f"Unexpected response for {model.__name__}: {problem}",
+        status_code=status_code,
+        request_id=request_id,
+        raw_body=_as_bytes(body),
+    )
+
+
+_NON_OBJECT_TYPES = {"model_type", "model_attributes_type", "dict_type"}
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts)
+
+
+def _validation_problem(
+    model: type[BaseModel],
+    body: Any,
+    exc: ValidationError,
+    status_code: int,
+    request_id: str | None,
+) -> SpineAPIError:
+    """A short, readable error for a body that failed validation (never the body itself)."""
+    try:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    except Exception:  # pragma: no cover - defensive
+        errors = []
+    if not errors:  # pragma: no cover - pydantic always reports at least one
+        return _unexpected("the body does not validate", model, body, status_code, request_id)
+
+    first = errors[0]
+    kind = first.get("type", "")
+    loc = tuple(first.get("loc", ()))
+    raw = _as_bytes(body) or b""
+
+    if kind == "json_invalid":
+        if not raw.strip():
+            problem = "the body is empty, not JSON"
+        else:
+            problem = f"the body is not JSON (starts with {body_excerpt(raw)!r})"
+        return _unexpected(problem, model, body, status_code, request_id)
+    if not loc and kind in _NON_OBJECT_TYPES:
+        return _unexpected(
+            "the body is JSON but not an object", model, body, status_code, request_id
+        )
+
+    # The envelope itself is checked before its data: a body whose 'success' is not true is
+    # reported as such (with the server's message when there is one), not as a data problem.
+    success, api_error = _envelope_fields(raw)
+    if success is False and api_error is not None:
+        return SpineAPIError(
+            api_error,
+            status_code=status_code,
+            error_message=api_error,
+            request_id=request_id,
+            raw_body=raw,
+        )
+    if success is not True:
+        problem = f"'success' is {_json_repr(success)}, not true"
+        return _unexpected(problem, model, body, status_code, request_id)
+
+    where = _format_loc(loc) or "body"
+    problem = f"{where}: {first.get('msg', 'invalid')}"
+    if len(errors) > 1:
+        more = len(errors) - 1
+        problem += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return _unexpected(problem, model, body, status_code, request_id)
+
+
+def _envelope_fields(raw: bytes) -> tuple[Any, str | None]:
+    """``success`` and the ``error`` string of an envelope, read on the error path only."""
+    import json
+
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(parsed, dict):
+        return None, None
+    error = parsed.get("error")
+    return parsed.get("success"), error if isinstance(error, str) else None

@@ -1,0 +1,85 @@
+"""The public alias modules, and that the light modules stay light at import time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import spine._enums
+import spine._exceptions
+import spine._models
+import spine.enums
+import spine.exceptions
+import spine.models
+
+SPINE_DIR = Path(spine._enums.__file__).parent
+
+
+@pytest.mark.parametrize(
+    ("public", "private"),
+    [
+        (spine.enums, spine._enums),
+        (spine.exceptions, spine._exceptions),
+        (spine.models, spine._models),
+    ],
+)
+def test_aliases_re_export_the_same_objects(public: object, private: object) -> None:
+    names = public.__all__  # type: ignore[attr-defined]
+    assert len(set(names)) == len(names)  # the order is checked by ruff (RUF022)
+    for name in names:
+        assert getattr(public, name) is getattr(private, name), name
+
+
+def test_documented_imports() -> None:
+    from spine.enums import TERMINAL_STATUSES, RunStatus
+    from spine.exceptions import NotFoundError, SpineAPIError
+    from spine.models import GetRunResponse
+
+    assert RunStatus.FAILED in TERMINAL_STATUSES
+    assert issubclass(NotFoundError, SpineAPIError)
+    assert GetRunResponse.__module__ == "spine._models"
+
+
+def test_public_exceptions_cover_the_tree() -> None:
+    expected = {name for name in spine._exceptions.__all__ if name[0].isupper()}
+    assert set(spine.exceptions.__all__) == expected
+
+
+def test_public_models_cover_every_model() -> None:
+    expected = {name for name in spine._models.__all__ if name[0].isupper()}
+    assert set(spine.models.__all__) == expected
+
+
+# Import the modules without spine/__init__.py (which may pull in the clients) and report which
+# heavy libraries they loaded.
+_PROBE = """
+import importlib, json, sys, types
+pkg = types.ModuleType("spine")
+pkg.__path__ = [{path!r}]
+sys.modules["spine"] = pkg
+for name in {modules!r}:
+    importlib.import_module(name)
+print(json.dumps(sorted(m for m in ("httpx", "tenacity", "pydantic") if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("modules", "allowed"),
+    [
+        (["spine._enums", "spine._exceptions", "spine._log"], set()),
+        (["spine._retry"], set()),
+        (["spine._models", "spine.models", "spine.enums", "spine.exceptions"], {"pydantic"}),
+        (["spine._poller", "spine._webhooks", "spine._files"], {"pydantic"}),
+    ],
+)
+def test_modules_import_light(modules: list[str], allowed: set[str]) -> None:
+    code = _PROBE.format(path=str(SPINE_DIR), modules=modules)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert loaded <= allowed, f"{modules} imported {loaded - allowed}"
