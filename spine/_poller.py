@@ -1,0 +1,199 @@
+"""The sans-I/O poll loop behind ``RunHandle.wait()`` and ``stream_progress()``.
+
+The decisions live here, once; the sync and async handles only do the I/O::
+
+    poller = Poller(timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_interval)
+    while True:
+        decision = poller.observe(handle.refresh())        # or: await handle.refresh()
+        if isinstance(decision, Sleep):
+            time.sleep(decision.seconds)                    # or: await anyio.sleep(...)
+        elif isinstance(decision, Done):
+            return decision.result()                        # RunResult (raises if missing)
+        elif isinstance(decision, Failed):
+            raise decision.error()                          # RunFailedError
+        else:
+            raise decision.error(handle.run_id)             # SpineTimeoutError
+
+The schedule: poll, then sleep ``min(interval, time left)`` with the interval starting at
+``poll_interval`` and doubling up to ``max_poll_interval`` (2, 4, 8, 16, 30, 30... by default).
+``completed`` and ``partial`` are done, ``failed`` is failed; ``running`` and any status this SDK
+does not know keep polling. One deadline (``poller.deadline``, a ``clock()`` value fixed at
+construction) covers the whole wait, HTTP retries included.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from spine._enums import RunStatus
+from spine._exceptions import RunFailedError, SpineAPIError, SpineTimeoutError
+from spine._models import GetRunResponse, RunProgress, RunResult
+
+__all__ = [
+    "Decision",
+    "Done",
+    "Failed",
+    "Poller",
+    "ProgressPoller",
+    "ProgressStep",
+    "Sleep",
+    "TimedOut",
+]
+
+
+@dataclass(frozen=True)
+class Done:
+    """The run ended ``completed`` or ``partial``."""
+
+    run: GetRunResponse
+
+    def result(self) -> RunResult:
+        """The run's result; a finished run without one raises :class:`SpineAPIError`."""
+        if self.run.result is None:
+            raise SpineAPIError(
+                f"Run {self.run.run_id} finished with status {self.run.status!s}"
+                " but the API returned no result",
+                status_code=0,
+            )
+        return self.run.result
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The run ended ``failed``."""
+
+    run: GetRunResponse
+
+    def error(self) -> RunFailedError:
+        """The exception that ``wait()`` raises for this run."""
+        return RunFailedError.from_run(self.run)
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Not finished yet: sleep this many seconds, then poll again."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    """The deadline passed before the run finished (it keeps going on the server)."""
+
+    timeout: float
+
+    def error(self, run_id: str) -> SpineTimeoutError:
+        """The exception that ``wait()`` raises."""
+        return SpineTimeoutError(
+            f"Run {run_id} did not complete within {self.timeout:g}s. It keeps running on the"
+            " server: call wait() again, or refresh() later.",
+            run_id=run_id,
+            timeout=self.timeout,
+        )
+
+
+Decision = Done | Failed | Sleep | TimedOut
+
+_DONE_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.PARTIAL})
+
+
+def _check_seconds(name: str, value: object, *, allow_zero: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if number < 0 or (number == 0 and not allow_zero):
+        qualifier = "must not be negative" if allow_zero else "must be positive"
+        raise ValueError(f"{name} {qualifier}, got {value!r}")
+    return number
+
+
+class Poller:
+    """Decides, after each poll of a run, whether ``wait()`` is done, failed, timed out or sleeps.
+
+    Args:
+        timeout: seconds for the whole wait (None: no deadline; 0: check once).
+        poll_interval: the first sleep between polls, in seconds.
+        max_poll_interval: the cap of the doubling interval.
+        clock: a monotonic clock in seconds (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = 900.0,
+        poll_interval: float = 2.0,
+        max_poll_interval: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.timeout = (
+            None if timeout is None else _check_seconds("timeout", timeout, allow_zero=True)
+        )
+        self.poll_interval = _check_seconds("poll_interval", poll_interval, allow_zero=False)
+        self.max_poll_interval = _check_seconds(
+            "max_poll_interval", max_poll_interval, allow_zero=False
+        )
+        if self.poll_interval > self.max_poll_interval:
+            raise ValueError(
+                f"poll_interval ({poll_interval!r}) must not exceed"
+                f" max_poll_interval ({max_poll_interval!r})"
+            )
+        self._clock = clock
+        self._interval = self.poll_interval
+        self.deadline: float | None = None if self.timeout is None else clock() + self.timeout
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (never negative; ``math.inf`` without one)."""
+        if self.deadline is None:
+            return math.inf
+        return max(0.0, self.deadline - self._clock())
+
+    def observe(self, run: GetRunResponse) -> Decision:
+        """The next step after a poll returned ``run``."""
+        status = run.status
+        if isinstance(status, RunStatus):
+            if status in _DONE_STATUSES:
+                return Done(run)
+            if status is RunStatus.FAILED:
+                return Failed(run)
+        # running, or a status this SDK does not know: never terminal, keep polling.
+        left = self.remaining()
+        if left <= 0:
+            # Only reachable with a deadline, so self.timeout is set.
+            return TimedOut(self.timeout if self.timeout is not None else 0.0)
+        seconds = min(self._interval, left)
+        self._interval = min(self._interval * 2, self.max_poll_interval)
+        return Sleep(seconds)
+
+
+@dataclass(frozen=True)
+class ProgressStep:
+    """What ``stream_progress()`` does after a poll.
+
+    ``progress``: yield it when not None. ``sleep``: seconds to sleep before the next poll, or
+    None when the run is terminal and the stream ends.
+    """
+
+    progress: RunProgress | None
+    sleep: float | None
+
+
+class ProgressPoller:
+    """The decisions of ``stream_progress(poll_interval)``: a fixed interval, no deadline.
+
+    While the run is not terminal (``running``, or a status this SDK does not know) each poll
+    yields its ``progress`` when the server sent one; a terminal run ends the stream silently.
+    """
+
+    def __init__(self, poll_interval: float = 2.0) -> None:
+        self.poll_interval = _check_seconds("poll_interval", poll_interval, allow_zero=False)
+
+    def observe(self, run: GetRunResponse) -> ProgressStep:
+        """The next step after a poll returned ``run``."""
+        if run.is_terminal:
+            return ProgressStep(progress=None, sleep=None)
+        return ProgressStep(progress=run.progress, sleep=self.poll_interval)
