@@ -160,6 +160,8 @@ _HINTS: dict[int, str] = {
     413: "The upload is larger than the server accepts; send smaller or fewer files.",
     429: "Too many requests: slow down and retry later.",
 }
+
+
 class SpineAPIError(SpineError):
     """The API answered with an error.
 

@@ -12,20 +12,15 @@ raises an :mod:`httpx` exception. This module decides, without doing any I/O:
 
 Classification (DESIGN.md, "Decisions"):
 
-==========================  =====================================  ===========================
-outcome                     idempotent request (GET)               ``POST /v1/run``
-==========================  =====================================  ===========================
-ConnectError, ConnectTimeout,
-PoolTimeout                 retry                                  retry (never sent)
-ReadTimeout, WriteTimeout,
-ReadError, WriteError,
-RemoteProtocolError         retry                                  no retry, *ambiguous*
-408                         retry                                  no retry
-429                         retry (honours Retry-After)            retry (not acted on)
-503                         retry (honours Retry-After)            retry (not acted on)
-500, 502, 504, other 5xx    retry                                  no retry, *ambiguous*
-other statuses              returned as they are                   returned as they are
-==========================  =====================================  ===========================
+* idempotent requests (GET) retry ConnectError, ConnectTimeout, PoolTimeout, ReadTimeout,
+  WriteTimeout, ReadError, WriteError and RemoteProtocolError, and the statuses 408, 429 and
+  500-599;
+* ``POST /v1/run`` (not idempotent, and it costs money) is retried only when the server provably
+  did not act on it: ConnectError, ConnectTimeout, PoolTimeout (the request was never sent), and
+  the statuses 429 and 503. A failure after the request may have reached the server (ReadTimeout,
+  WriteTimeout, ReadError, WriteError, RemoteProtocolError, 500, 502, 504...) is *ambiguous*: it
+  is not retried, and the caller reports that the run may exist (:func:`is_ambiguous`);
+* every other status is returned as it is, for the caller to map to an exception.
 
 httpx and tenacity are imported lazily: ``RetryPolicy`` is part of ``import spine``.
 """
@@ -271,6 +266,8 @@ def retrying_kwargs(
 
     When retries stop, the driver gets the last outcome itself, never a ``tenacity.RetryError``:
     the last response is returned (``retry_error_callback``) and the last exception re-raised.
+    A response that is retried is dropped here without being closed: an attempt function that
+    sends with ``stream=True`` must read (or close) a retryable response before returning it.
     ``sleep`` is passed through when given (for ``AsyncRetrying`` it must return an awaitable);
     ``wall_clock`` (default :func:`time.time`) resolves ``Retry-After`` HTTP-dates.
     """
