@@ -214,6 +214,7 @@ class SandboxApp:
             replayed=ctx.replayed,
             started_at=wall,
             duration_ms=(time.perf_counter() - started) * 1000,
+            connection=request.connection,
         )
         with self.state.lock:
             self.state.log.append(record)

@@ -219,6 +219,7 @@ class RequestRecord:
 
     ``status`` is None when the connection was dropped without an answer. ``headers`` has
     lower-case names. ``run_id`` is the run created (for a create) or addressed (for a poll).
+    ``connection`` numbers the TCP connections (requests on a kept-alive connection share it).
     """
 
     method: str
@@ -232,6 +233,7 @@ class RequestRecord:
     replayed: bool = False
     started_at: float = 0.0
     duration_ms: float = 0.0
+    connection: int = 0
 
     @property
     def idempotency_key(self) -> str | None:

@@ -12,6 +12,7 @@ import contextlib
 import email.utils
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,18 @@ _IDLE_TIMEOUT = 300.0
 _MAX_HEAD = 64 * 1024
 
 
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def _http_date() -> bytes:
+    """The ``Date`` header value, formatted at most once a second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, email.utils.formatdate(now, usegmt=True).encode("ascii"))
+    return _date_cache[1]
+
+
 class ClientGone(Exception):
     """The client closed the connection (or broke the protocol) mid-request."""
 
@@ -38,6 +51,8 @@ class HttpRequest:
     query: str
     headers: list[tuple[str, str]]
     """Header names lower-cased, values decoded as latin-1, in the order received."""
+    connection: int = 0
+    """A serial number of the TCP connection the request came on (1, 2, ...)."""
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or None."""
@@ -97,8 +112,13 @@ class BodyStream:
 
 class _Connection:
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        handler: Handler,
+        serial: int,
     ) -> None:
+        self.serial = serial
         self.reader = reader
         self.writer = writer
         self.handler = handler
@@ -133,7 +153,7 @@ class _Connection:
 
     async def respond(self, response: HttpResponse, head_only: bool) -> None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        headers.append((b"Date", email.utils.formatdate(usegmt=True).encode("ascii")))
+        headers.append((b"Date", _http_date()))
         headers.append((b"Server", b"spine-sandbox"))
         headers.append((b"Content-Length", str(len(response.body)).encode("ascii")))
         out = self.conn.send(h11.Response(status_code=response.status, headers=headers)) or b""
@@ -169,6 +189,7 @@ class _Connection:
                 query=query,
                 headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in
                          event.headers],
+                connection=self.serial,
             )
             body = BodyStream(self.conn, self)
             response = await self.handler(request, body)
@@ -185,7 +206,8 @@ class _Connection:
                 return
 
     async def bad_request(self, message: str) -> None:
-        if self.conn.our_state is not h11.SEND_RESPONSE:
+        # h11 lets a server answer from IDLE too: a request so broken it never parsed.
+        if self.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
         body = ('{"success":false,"error":' + json.dumps(message) + "}").encode("utf-8")
         response = HttpResponse(
@@ -207,6 +229,7 @@ class HttpServer:
         self._backlog = backlog
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._serial = 0
         self.address: tuple[str, int] = (host, port)
 
     async def start(self) -> tuple[str, int]:
@@ -226,7 +249,8 @@ class HttpServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self._writers.add(writer)
-        connection = _Connection(reader, writer, self._handler)
+        self._serial += 1
+        connection = _Connection(reader, writer, self._handler, self._serial)
         try:
             await connection.serve()
         except ClientGone as exc:

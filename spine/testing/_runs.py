@@ -279,6 +279,8 @@ class Run:
         self.end_fraction = fraction if outcome == RunStatus.FAILED else 1.0
         if outcome == RunStatus.FAILED:
             self.failing_node = _first_unfinished(self.nodes, fraction)
+        else:
+            self.failing_node = _failing_node(self.nodes, outcome)
 
     # ------------------------------------------------------------------------ statuses
 
