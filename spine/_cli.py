@@ -1,35 +1,442 @@
-"""The ``spine`` command line. Subcommands import what they need only when they run."""
+"""The ``spine`` command line.
+
+``spine --help`` must answer fast, so this module imports only the standard library's light
+parts: the client, httpx and pydantic are imported by :mod:`spine._cli_commands` when a
+subcommand runs. Errors become one line on stderr and a documented exit status
+(:data:`EXIT_CODES`); ``--debug`` adds the traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
-__all__ = ["main"]
+__all__ = ["EXIT_CODES", "build_parser", "exit_code_for", "main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_FAILED = 4
+EXIT_TIMEOUT = 5
+EXIT_AUTH = 6
+EXIT_API = 7
+EXIT_CONNECTION = 8
+EXIT_DOWNLOAD = 9
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success (a run completed; a lookup or download worked)",
+    EXIT_ERROR: "other error (a local file problem, an unexpected failure)",
+    EXIT_USAGE: "usage error: bad arguments, a missing input file, a request refused before"
+    " sending",
+    EXIT_PARTIAL: "the run ended partial: some blocks failed, the results are usable",
+    EXIT_FAILED: "the run ended failed",
+    EXIT_TIMEOUT: "timed out: --timeout passed first (the run goes on; spine wait RUN_ID)",
+    EXIT_AUTH: "authentication error: SPINE_API_KEY missing, invalid or revoked (HTTP 401)",
+    EXIT_API: "API error: any other error answer of the Spine API (400, 404, 429, 5xx...)",
+    EXIT_CONNECTION: "connection error: the API could not be reached, or a request timed out",
+    EXIT_DOWNLOAD: "download error: an artifact could not be saved (expired link, size...)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); a run already created goes on",
+}
+
+TEMPLATES = ("auto", "deep_research", "report", "slides", "memo", "excel", "app", "landing_page")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spine", description="Tools for the Spine API.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    # Each subcommand owns its options; main() hands it everything after its name.
-    commands.add_parser("sandbox", help="serve a local sandbox that behaves like the Spine API")
+def _exit_table() -> str:
+    return "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+
+
+_EPILOG = f"""\
+environment:
+  SPINE_API_KEY   your API key (sk_spine_...), created at platform.getspine.ai/keys.
+                  Read from the environment only (a flag would leak it into shell history);
+                  never printed.
+  SPINE_BASE_URL  the API host (default https://api.getspine.ai)
+  SPINE_LOG       debug or info: log each request on stderr
+
+exit codes:
+{_exit_table()}
+
+examples:
+  spine run "Write a memo on Q1 sales" --template memo --file sales.csv --download out
+  spine run "Try it offline" --sandbox --json
+  spine run "Long research" --no-wait            # prints the run id
+  spine wait RUN_ID --download out
+  spine status RUN_ID
+  spine dag CANVAS_ID --format mermaid > dag.mmd
+  spine tasks CANVAS_ID
+"""
+
+
+class UsageError(Exception):
+    """A problem with the command line itself: exit status 2."""
+
+
+def _para(text: str) -> str:
+    """A help paragraph wrapped to 79 columns (the raw formatter keeps line breaks as written)."""
+    import textwrap
+
+    return textwrap.fill(text, width=79)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors as one line that points at the right ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _seconds(text: str) -> float | None:
+    """A number of seconds >= 0, or ``none`` for no limit."""
+    if text.strip().lower() in ("none", "inf", "never"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _seconds(text)
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``spine`` argument parser (every subcommand but ``sandbox`` parses here)."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog="spine",
+        description=_para(
+            "Use the Spine API from the shell: create runs, follow them, save their "
+            "files, look at their canvas."
+        ),
+        epilog=_EPILOG,
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="store_true", help="print the SDK version and exit")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks and log every request on stderr"
+    )
+
+    # Options every API subcommand takes; SUPPRESS keeps a global --debug from being reset.
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks and log every request on stderr",
+    )
+    common.add_argument(
+        "--base-url", metavar="URL", help="the API host (default: $SPINE_BASE_URL, then Spine's)"
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout (messages and progress go to stderr)",
+    )
+    quiet = _Parser(add_help=False)
+    quiet.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress or notes on stderr (errors only)"
+    )
+    waiting = _Parser(add_help=False)
+    waiting.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=900.0,
+        metavar="S",
+        help="give up waiting after S seconds (default 900; 'none' waits forever); the run goes on",
+    )
+    waiting.add_argument(
+        "--poll-interval",
+        type=_positive,
+        metavar="S",
+        help="seconds between polls at first, growing to 10 (default 2; 0.2 with --sandbox)",
+    )
+    waiting.add_argument(
+        "-d",
+        "--download",
+        metavar="DIR",
+        help="save the run's artifacts into DIR (created if missing)",
+    )
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser(
+        "run",
+        parents=[common, quiet, waiting],
+        formatter_class=fmt,
+        help="create a run, follow it and print its output",
+        description=_para(
+            "Create a run. By default wait for it with a live progress bar (plain lines "
+            "when stderr is not a terminal), then print its final output on stdout and the canvas "
+            "link on stderr. With --no-wait, print the run id and return at once."
+        ),
+        epilog="The final output goes to stdout, so `spine run ... > answer.md` keeps only it.\n"
+        "With --sandbox nothing leaves the machine: put [sandbox:partial] or [sandbox:failed]\n"
+        "in the prompt to see those outcomes.",
+    )
+    run.add_argument("prompt", metavar="PROMPT", help="what the agents should do ('-': stdin)")
+    run.add_argument(
+        "-t",
+        "--template",
+        metavar="T",
+        help=f"one of {', '.join(TEMPLATES)} (default auto)",
+    )
+    run.add_argument(
+        "-b",
+        "--block",
+        action="append",
+        default=[],
+        metavar="B",
+        help="a block type to use, e.g. table-block (repeatable, or comma-separated; "
+        "overrides the template)",
+    )
+    run.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        default=[],
+        metavar="F",
+        help="a file to upload with the prompt (repeatable)",
+    )
+    run.add_argument(
+        "-i", "--instructions", metavar="TEXT", help="agent instructions (tone, audience...)"
+    )
+    run.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="wait for the run to end (default: wait)",
+    )
+    run.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="re-using a key returns the run it created instead of paying for a new one",
+    )
+    run.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against an embedded local sandbox: offline, free, no API key needed",
+    )
+    run.add_argument(
+        "--sandbox-duration",
+        type=_seconds,
+        default=3.0,
+        metavar="S",
+        help="how long a sandbox run takes (default 3)",
+    )
+
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        formatter_class=fmt,
+        help="show a run's status, progress, errors and artifacts",
+        description=_para(
+            "Show a run's state once. Exits 0 whenever the run could be read, whatever "
+            "its status (use `spine wait` for an exit status that reflects the outcome)."
+        ),
+    )
+    status.add_argument("run_id", metavar="RUN_ID")
+
+    wait = commands.add_parser(
+        "wait",
+        parents=[common, quiet, waiting],
+        formatter_class=fmt,
+        help="wait for a run to end and print its output",
+        description=_para(
+            "Wait for an existing run to end, as `spine run` does after creating one."
+        ),
+    )
+    wait.add_argument("run_id", metavar="RUN_ID")
+
+    download = commands.add_parser(
+        "download",
+        parents=[common, quiet],
+        formatter_class=fmt,
+        help="save a finished run's artifacts into a directory",
+        description=_para(
+            "Save every artifact of a finished run into DIR (created if missing) and "
+            "print the paths written. Names are made safe and de-duplicated; existing files of the "
+            "same name are replaced. Links that expired are refreshed once automatically."
+        ),
+    )
+    download.add_argument("run_id", metavar="RUN_ID")
+    download.add_argument("directory", metavar="DIR")
+
+    dag = commands.add_parser(
+        "dag",
+        parents=[common],
+        formatter_class=fmt,
+        help="draw a canvas's block graph (tree, Mermaid, DOT or JSON)",
+        description=_para(
+            "Draw the blocks of a canvas and the edges between them. 'mermaid' pastes "
+            "into Markdown (GitHub renders it); 'dot' feeds Graphviz: "
+            "spine dag ID --format dot | dot -Tsvg > dag.svg"
+        ),
+    )
+    dag.add_argument("canvas_id", metavar="CANVAS_ID")
+    dag.add_argument(
+        "--format",
+        choices=("tree", "mermaid", "dot", "json"),
+        default="tree",
+        help="tree (default), mermaid, dot or json",
+    )
+
+    tasks = commands.add_parser(
+        "tasks",
+        parents=[common],
+        formatter_class=fmt,
+        help="show a canvas's task tree",
+        description=_para(
+            "Show the tasks of a canvas as a tree: completed root tasks, then the "
+            "ones still running or failed."
+        ),
+    )
+    tasks.add_argument("canvas_id", metavar="CANVAS_ID")
+
+    commands.add_parser(
+        "sandbox",
+        help="serve a local sandbox that behaves like the Spine API (see spine sandbox --help)",
+        add_help=False,
+    )
     return parser
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def _instance(exc: BaseException, module: str, name: str) -> bool:
+    """``isinstance(exc, module.name)`` without importing ``module`` (if it was never loaded,
+    ``exc`` cannot be one of its classes)."""
+    loaded = sys.modules.get(module)
+    cls = getattr(loaded, name, None) if loaded is not None else None
+    return isinstance(cls, type) and isinstance(exc, cls)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit status for an exception that ended a command (see :data:`EXIT_CODES`)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, UsageError) or _instance(exc, "spine._operations", "InvalidRequestError"):
+        return EXIT_USAGE
+    if _instance(exc, "spine._cli_commands", "DownloadFailed"):
+        return EXIT_DOWNLOAD
+    if _instance(exc, "spine._cli_commands", "MissingKeyError"):
+        return EXIT_AUTH
+    if _instance(exc, "spine._artifacts", "ArtifactDownloadError"):
+        return EXIT_DOWNLOAD
+    if _instance(exc, "spine._exceptions", "RunFailedError"):
+        return EXIT_FAILED
+    if _instance(exc, "spine._exceptions", "AuthenticationError"):
+        return EXIT_AUTH
+    if _instance(exc, "spine._exceptions", "SpineTimeoutError"):
+        # wait() running out of time carries the run id; an HTTP timeout does not.
+        return EXIT_TIMEOUT if getattr(exc, "run_id", None) else EXIT_CONNECTION
+    if _instance(exc, "spine._exceptions", "SpineConnectionError"):
+        return EXIT_CONNECTION
+    if _instance(exc, "spine._exceptions", "SpineAPIError"):
+        return EXIT_API
+    return EXIT_ERROR
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    expected = isinstance(exc, UsageError | OSError) or _instance(
+        exc, "spine._exceptions", "SpineError"
+    )
+    if not expected:
+        text = (
+            f"{type(exc).__name__}: {text} (an unexpected failure: rerun with --debug for details)"
+        )
+    from spine._log import redact
+
+    return " ".join(redact(text).split())
+
+
+def _error_json(exc: BaseException, code: int) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": _one_line(exc)}
+    error["exit_code"] = code
+    for attr in ("status_code", "request_id", "run_id", "idempotency_key"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, str | int) and not isinstance(value, bool) and value != 0:
+            error[attr] = value
+    if getattr(exc, "run_may_exist", False):
+        error["run_may_exist"] = True
+    return {"error": error}
+
+
+def _report(exc: BaseException, args: argparse.Namespace, code: int) -> None:
+    if getattr(args, "debug", False):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    prog = f"spine {args.command}" if getattr(args, "command", None) else "spine"
+    print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr, flush=True)
+    if getattr(args, "json", False):
+        import json
+
+        print(json.dumps(_error_json(exc, code), indent=2), flush=True)
+
+
+# ----------------------------------------------------------------------------- main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``spine`` console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
     if args[:1] == ["sandbox"]:
         from spine.testing.__main__ import main as sandbox_main
 
         return sandbox_main(args[1:], prog="spine sandbox")
-    parsed = parser.parse_args(args)
+    parser = build_parser()
+    try:
+        parsed = parser.parse_args(args)
+    except SystemExit as exc:  # --help, or a usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if parsed.version:
+        from spine._version import __version__
+
+        print(f"spine {__version__}")
+        return EXIT_OK
     if parsed.command is None:
         parser.print_help()
-        return 2
-    return 0
+        return EXIT_USAGE
+    if parsed.debug:
+        os.environ["SPINE_LOG"] = "debug"
+    try:
+        from spine._cli_commands import dispatch
+
+        return dispatch(parsed)
+    except KeyboardInterrupt as exc:
+        run_id = getattr(parsed, "current_run_id", None)
+        note = f" Run {run_id} goes on: spine wait {run_id}" if run_id else ""
+        print(f"\nspine: interrupted.{note}", file=sys.stderr, flush=True)
+        if parsed.debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (spine ... | head): stop quietly.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_ERROR
+    except Exception as exc:
+        code = exit_code_for(exc)
+        _report(exc, parsed, code)
+        return code
 
 
 if __name__ == "__main__":

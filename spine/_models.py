@@ -14,13 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from spine._enums import TERMINAL_STATUSES, BlockType, RunStatus, TaskType
 from spine._exceptions import SpineAPIError, UnexpectedResponseError, body_excerpt
+
+if TYPE_CHECKING:  # only for the signatures of the artifact-download methods
+    import os
+    from pathlib import Path
+
+    import httpx
+
+    from spine._artifacts import ArtifactProgressCallback, ProgressCallback
 
 __all__ = [
     "CanvasDAG",
@@ -109,6 +117,72 @@ class RunArtifact(SpineModel):
     size_bytes: NonNegativeInt | None = None
     """The file size in bytes, when known."""
 
+    def download(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        progress: ProgressCallback | None = None,
+        http_client: httpx.Client | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download the file and return the path written.
+
+        ``dest`` is a directory (one that exists, or a path ending in ``/``), where the file
+        gets the artifact's name made safe (:func:`spine._artifacts.safe_filename`), or the
+        file path to write. The bytes stream into a temporary file next to the target, which
+        is renamed into place only when complete and, when ``size_bytes`` is known, of that
+        size; on any error it is removed. No API key or other credential is sent to the
+        storage host, and a redirect from https to http is refused.
+
+        Args:
+            progress: ``progress(bytes_done, bytes_total_or_None)``, called at the start and
+                after every chunk; an exception from it aborts the download.
+            http_client: an ``httpx.Client`` to connect with (its auth and credential headers
+                are not used); by default a fresh plain client.
+            timeout: seconds or an ``httpx.Timeout``; default 10 s to connect and 60 s between
+                bytes (no limit on the total).
+            overwrite: replace an existing file (default); False raises ``FileExistsError``.
+
+        Raises:
+            ArtifactLinkExpiredError: the storage host answered 403/404/410: the link
+                expired; fetch the run again for fresh links.
+            ArtifactSizeMismatchError: the bytes received differ from ``size_bytes``.
+            ArtifactDownloadError: any other refusal by the storage host.
+            SpineConnectionError, SpineTimeoutError: network failures.
+        """
+        from spine._artifacts import download_artifact
+
+        return download_artifact(
+            self,
+            dest,
+            progress=progress,
+            http_client=http_client,
+            timeout=timeout,
+            overwrite=overwrite,
+        )
+
+    async def adownload(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        progress: ProgressCallback | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        overwrite: bool = True,
+    ) -> Path:
+        """The async twin of :meth:`download` (``http_client`` is an ``httpx.AsyncClient``)."""
+        from spine._artifacts import adownload_artifact
+
+        return await adownload_artifact(
+            self,
+            dest,
+            progress=progress,
+            http_client=http_client,
+            timeout=timeout,
+            overwrite=overwrite,
+        )
+
 
 class RunResult(SpineModel):
     """The output of a ``completed`` or ``partial`` run."""
@@ -117,6 +191,63 @@ class RunResult(SpineModel):
     """The synthesised answer or agent summary, in Markdown (exactly as sent)."""
     artifacts: list[RunArtifact] = Field(default_factory=list)
     """Files the run produced; may be empty."""
+
+    def download_all(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        progress: ArtifactProgressCallback | None = None,
+        http_client: httpx.Client | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        overwrite: bool = True,
+    ) -> list[Path]:
+        """Download every artifact into ``directory`` (created if missing), one after another.
+
+        Returns the paths written, in the order of :attr:`artifacts`. Names are made safe and
+        de-duplicated (``Report.docx``, ``Report (2).docx``), so no two artifacts share a file
+        and none is written outside ``directory``. Each file is written as
+        :meth:`RunArtifact.download` does; ``progress`` is called as
+        ``progress(artifact, bytes_done, bytes_total_or_None)``. The first failure raises;
+        files already complete stay. Pre-signed links expire: on
+        :class:`ArtifactLinkExpiredError`, fetch the run again and call this on its new result.
+        """
+        from spine._artifacts import download_artifacts
+
+        return download_artifacts(
+            self.artifacts,
+            directory,
+            progress=progress,
+            http_client=http_client,
+            timeout=timeout,
+            overwrite=overwrite,
+        )
+
+    async def adownload_all(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        progress: ArtifactProgressCallback | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        overwrite: bool = True,
+        concurrency: int = 4,
+    ) -> list[Path]:
+        """The async twin of :meth:`download_all`: up to ``concurrency`` downloads at a time.
+
+        On the first failure the other downloads are cancelled (their temporary files removed)
+        and the error is raised.
+        """
+        from spine._artifacts import adownload_artifacts
+
+        return await adownload_artifacts(
+            self.artifacts,
+            directory,
+            progress=progress,
+            http_client=http_client,
+            timeout=timeout,
+            overwrite=overwrite,
+            concurrency=concurrency,
+        )
 
 
 class RunMetadata(SpineModel):

@@ -1,0 +1,541 @@
+"""The subcommands of ``spine`` (imported only once a subcommand runs: this is where the client,
+httpx and pydantic get loaded).
+
+Output contract: stdout carries the result (the final output, a run id, paths, a picture, or
+with ``--json`` exactly one JSON document); stderr carries progress, notes and errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from spine._artifacts import ArtifactLinkExpiredError, plan_names, save_artifact
+from spine._cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    UsageError,
+)
+from spine._cli_render import (
+    DownloadBar,
+    ProgressDisplay,
+    dag_dot,
+    dag_mermaid,
+    dag_tree,
+    format_bytes,
+    format_elapsed,
+    printable,
+    printable_block,
+    task_tree,
+)
+from spine._client import SpineClient
+from spine._enums import RunStatus
+from spine._exceptions import (
+    RateLimitError,
+    ServerError,
+    SpineConnectionError,
+    SpineError,
+    SpineTimeoutError,
+)
+from spine._handle import RunHandle
+from spine._links import canvas_url
+from spine._models import GetRunResponse, RunArtifact
+from spine._poller import Done, Failed, Poller, Sleep, TimedOut
+
+__all__ = ["DownloadFailed", "MissingKeyError", "dispatch"]
+
+_TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
+_MAX_POLL_INTERVAL = 10.0
+_SANDBOX_POLL_INTERVAL = 0.2
+
+
+class MissingKeyError(Exception):
+    """No API key in the environment: exit status 6 (authentication)."""
+
+
+class DownloadFailed(Exception):
+    """An artifact could not be saved (exit status 9); the cause is chained."""
+
+
+class Output:
+    """Where a command writes: results on stdout, everything else on stderr."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.stdout: TextIO = sys.stdout
+        self.stderr: TextIO = sys.stderr
+        self.json = bool(getattr(args, "json", False))
+        self.quiet = bool(getattr(args, "quiet", False))
+        term = os.environ.get("TERM", "")
+        self.live = _isatty(self.stderr) and term != "dumb" and not self.quiet
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.stderr, flush=True)
+
+    def result(self, text: str) -> None:
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
+        self.stdout.flush()
+
+    def document(self, data: Any) -> None:
+        # ensure_ascii: no raw control or C1 characters from the server reach a terminal.
+        self.result(json.dumps(data, indent=2, ensure_ascii=True))
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# ----------------------------------------------------------------------------- client
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace, out: Output) -> Iterator[SpineClient]:
+    if getattr(args, "sandbox", False):
+        with _sandbox(args, out) as (url, key), SpineClient(api_key=key, base_url=url) as client:
+            yield client
+        return
+    key = os.environ.get("SPINE_API_KEY", "")
+    if not key.strip():
+        raise MissingKeyError(
+            "No API key: set the SPINE_API_KEY environment variable (keys are created at "
+            "platform.getspine.ai/keys), or try `spine run PROMPT --sandbox` offline."
+        )
+    try:
+        client = SpineClient(api_key=key, base_url=args.base_url or None)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    with client:
+        yield client
+
+
+@contextlib.contextmanager
+def _sandbox(args: argparse.Namespace, out: Output) -> Iterator[tuple[str, str]]:
+    import importlib.util
+
+    if importlib.util.find_spec("python_multipart") is None:
+        raise UsageError("--sandbox needs the sandbox extra: pip install 'spine-python[sandbox]'")
+    from spine.testing import Sandbox
+
+    with Sandbox(run_duration=args.sandbox_duration) as box:
+        out.note(f"Using an embedded sandbox at {box.url}: simulated runs, offline and free.")
+        yield box.url, box.api_key
+
+
+# ----------------------------------------------------------------------------- following a run
+
+
+def _poll_schedule(args: argparse.Namespace) -> tuple[float, float]:
+    """The first interval between polls and its cap (a sandbox run lasts seconds)."""
+    sandbox = getattr(args, "sandbox", False)
+    first = args.poll_interval or (_SANDBOX_POLL_INTERVAL if sandbox else 2.0)
+    cap = 1.0 if sandbox else _MAX_POLL_INTERVAL
+    return float(first), max(float(first), cap)
+
+
+def follow(
+    handle: RunHandle,
+    display: ProgressDisplay | None,
+    *,
+    timeout: float | None,
+    poll_interval: float,
+    max_poll_interval: float = _MAX_POLL_INTERVAL,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> GetRunResponse:
+    """Poll ``handle`` until its run ends and return the terminal state, drawing progress.
+
+    The schedule and deadline are :class:`spine._poller.Poller`'s (as in ``wait()``), with the
+    interval capped at ``max_poll_interval`` (10 s) so the bar stays fresh. A poll that fails
+    transiently (5xx, 429, network) is retried on the same schedule; only the deadline ends
+    the wait.
+    """
+    poller = Poller(
+        timeout=timeout,
+        poll_interval=poll_interval,
+        max_poll_interval=max(poll_interval, max_poll_interval),
+        clock=clock,
+    )
+    while True:
+        try:
+            run = handle.refresh()
+        except _TRANSIENT as exc:
+            decision = poller.observe(GetRunResponse(run_id=handle.run_id, status="running"))
+            if isinstance(decision, TimedOut):
+                raise decision.error(handle.run_id) from exc
+            assert isinstance(decision, Sleep)
+            _pause(decision.seconds, display, sleep, clock)
+            continue
+        if display is not None and run.is_terminal:
+            display.finish(str(run.status), run.duration_ms)
+        elif display is not None:
+            progress = run.progress
+            display.update(
+                str(run.status),
+                progress.tasks_completed if progress else None,
+                progress.tasks_total if progress else None,
+                progress.elapsed_ms if progress else None,
+            )
+        decision = poller.observe(run)
+        if isinstance(decision, Done | Failed):
+            return run
+        if isinstance(decision, TimedOut):
+            raise decision.error(handle.run_id)
+        _pause(decision.seconds, display, sleep, clock)
+
+
+def _pause(
+    seconds: float,
+    display: ProgressDisplay | None,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> None:
+    """Sleep ``seconds``; a live bar is redrawn every 0.1 s meanwhile (spinner and clock)."""
+    if display is None or not display.live:
+        sleep(seconds)
+        return
+    end = clock() + seconds
+    while True:
+        left = end - clock()
+        if left <= 0:
+            return
+        sleep(min(0.1, left))
+        display.tick()
+
+
+def _follow_with_display(
+    handle: RunHandle, args: argparse.Namespace, out: Output
+) -> GetRunResponse:
+    display = None if out.quiet else ProgressDisplay(out.stderr, live=out.live)
+    try:
+        first, cap = _poll_schedule(args)
+        return follow(
+            handle, display, timeout=args.timeout, poll_interval=first, max_poll_interval=cap
+        )
+    finally:
+        if display is not None:
+            display.close()
+
+
+def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, out: Output) -> int:
+    """Report a terminal run (and save its artifacts with --download); the exit status."""
+    link = canvas_url(run.canvas_id) if run.canvas_id else None
+    if run.status == RunStatus.FAILED:
+        details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
+        if out.json:
+            out.document(_run_document(run))
+        print(f"spine: run {run.run_id} failed: {details}", file=out.stderr, flush=True)
+        if link:
+            out.note(f"Canvas: {link}")
+        return EXIT_FAILED
+
+    saved: list[dict[str, Any]] = []
+    if args.download and run.result is not None:
+        run, saved = _save_all(client, run, args.download, out)
+    if out.json:
+        out.document(_run_document(run, saved))
+    else:
+        if run.result is not None:
+            out.result(printable_block(run.result.final_output))
+        _summary(run, saved, link, out)
+    return EXIT_PARTIAL if run.status == RunStatus.PARTIAL else EXIT_OK
+
+
+def _summary(
+    run: GetRunResponse, saved: list[dict[str, Any]], link: str | None, out: Output
+) -> None:
+    parts = [f"Run {run.run_id} {printable(run.status)}"]
+    if run.duration_ms is not None:
+        parts.append(f"in {format_elapsed(run.duration_ms / 1000)}")
+    if run.metadata is not None:
+        parts.append(f"({run.metadata.credits_consumed} credits)")
+    out.note(" ".join(parts))
+    for error in run.errors or []:
+        where = f" [{printable(error.block_type)}]" if error.block_type else ""
+        out.note(f"  error{where}: {printable(error.error)}")
+    if link:
+        out.note(f"Canvas: {link}")
+    artifacts = run.result.artifacts if run.result is not None else []
+    if artifacts and not saved:
+        out.note(f"Artifacts ({len(artifacts)}; save them with --download DIR):")
+        for artifact in artifacts:
+            out.note(
+                f"  {printable(artifact.name)}  ({printable(artifact.type)}, "
+                f"{format_bytes(artifact.size_bytes)})"
+            )
+
+
+def _run_document(run: GetRunResponse, saved: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = run.model_dump(mode="json")
+    data["canvas_url"] = canvas_url(run.canvas_id) if run.canvas_id else None
+    if saved is not None:
+        data["downloads"] = saved
+    return data
+
+
+# ----------------------------------------------------------------------------- downloads
+
+
+def _save_one(http: httpx.Client, artifact: RunArtifact, target: Path, out: Output) -> int:
+    bar = DownloadBar(out.stderr, artifact.name, live=out.live)
+    try:
+        path = save_artifact(artifact, target, progress=bar, http_client=http)
+    finally:
+        bar.close()
+    return path.stat().st_size
+
+
+def _save_all(
+    client: SpineClient, run: GetRunResponse, directory: str, out: Output
+) -> tuple[GetRunResponse, list[dict[str, Any]]]:
+    """Save every artifact of ``run`` into ``directory``; an expired link triggers one refresh
+    of the run for fresh links. Returns the (possibly refreshed) run and what was saved."""
+    assert run.result is not None
+    artifacts = list(run.result.artifacts)
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadFailed(f"Cannot create the directory {directory!r}: {exc}") from exc
+    names = plan_names(artifacts)
+    saved: list[dict[str, Any]] = []
+    refreshed = False
+    # One plain client for every file: it never carries the API key.
+    http = httpx.Client(follow_redirects=False)
+    try:
+        for index, (artifact, name) in enumerate(zip(artifacts, names, strict=True)):
+            target = folder / name
+            try:
+                try:
+                    size = _save_one(http, artifact, target, out)
+                except ArtifactLinkExpiredError:
+                    if refreshed:
+                        raise
+                    out.note("A download link has expired; fetching fresh links...")
+                    run = client.runs.get(run.run_id)
+                    refreshed = True
+                    fresh = {a.id: a for a in (run.result.artifacts if run.result else [])}
+                    artifacts[index:] = [fresh.get(a.id, a) for a in artifacts[index:]]
+                    artifact = artifacts[index]
+                    size = _save_one(http, artifact, target, out)
+            except (SpineError, OSError) as exc:
+                raise DownloadFailed(str(exc)) from exc
+            saved.append(
+                {
+                    "artifact_id": artifact.id,
+                    "name": artifact.name,
+                    "type": artifact.type,
+                    "path": str(target),
+                    "size_bytes": size,
+                }
+            )
+            out.note(f"Saved {printable(str(target))} ({format_bytes(size)})")
+    finally:
+        http.close()
+    return run, saved
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _read_prompt(value: str) -> str:
+    if value != "-":
+        return value
+    text = sys.stdin.read()
+    if not text.strip():
+        raise UsageError("the prompt read from stdin is empty")
+    return text
+
+
+def _check_files(paths: list[str]) -> list[str]:
+    for path in paths:
+        if not os.path.exists(path):
+            raise UsageError(f"--file {path!r}: no such file")
+        if os.path.isdir(path):
+            raise UsageError(f"--file {path!r} is a directory")
+        if not os.access(path, os.R_OK):
+            raise UsageError(f"--file {path!r} is not readable")
+    return paths
+
+
+def _blocks(values: list[str]) -> list[str] | None:
+    blocks = [b.strip() for value in values for b in value.split(",") if b.strip()]
+    if values and not blocks:
+        raise UsageError("--block needs a block type, e.g. --block table-block")
+    return blocks or None
+
+
+def cmd_run(args: argparse.Namespace, out: Output) -> int:
+    if args.download and not args.wait:
+        raise UsageError("--download needs the run to end: drop --no-wait")
+    prompt = _read_prompt(args.prompt)
+    files = _check_files(args.file)
+    blocks = _blocks(args.block)
+    with _client(args, out) as client:
+        handle = client.runs.create(
+            prompt,
+            template=args.template or "auto",
+            blocks=blocks,
+            agent_instructions=args.instructions,
+            files=files or None,
+            idempotency_key=args.idempotency_key,
+        )
+        args.current_run_id = handle.run_id
+        out.note(f"Created run {handle.run_id}")
+        if handle.canvas_id:
+            out.note(f"Canvas: {canvas_url(handle.canvas_id)}")
+        if not args.wait:
+            if out.json:
+                data: dict[str, Any] = (
+                    handle.create_response.model_dump(mode="json")
+                    if handle.create_response is not None
+                    else {"run_id": handle.run_id}
+                )
+                data["canvas_url"] = canvas_url(handle.canvas_id) if handle.canvas_id else None
+                out.document(data)
+            else:
+                out.result(handle.run_id)
+                out.note(f"Follow it with: spine wait {handle.run_id}")
+            return EXIT_OK
+        run = _follow_with_display(handle, args, out)
+        return _finish(client, run, args, out)
+
+
+def cmd_wait(args: argparse.Namespace, out: Output) -> int:
+    with _client(args, out) as client:
+        handle = client.runs.attach(args.run_id)
+        args.current_run_id = handle.run_id
+        run = _follow_with_display(handle, args, out)
+        return _finish(client, run, args, out)
+
+
+def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    with _client(args, out) as client:
+        run = client.runs.get(args.run_id)
+    if out.json:
+        out.document(_run_document(run))
+        return EXIT_OK
+    rows = [("Run", run.run_id), ("Status", printable(run.status))]
+    if run.progress is not None and not run.is_terminal:
+        p = run.progress
+        rows.append(
+            (
+                "Progress",
+                f"{p.tasks_completed}/{p.tasks_total} tasks, "
+                f"{format_elapsed(p.elapsed_ms / 1000)} elapsed",
+            )
+        )
+    if run.duration_ms is not None:
+        rows.append(("Duration", format_elapsed(run.duration_ms / 1000)))
+    if run.template:
+        rows.append(("Template", printable(run.template)))
+    if run.metadata is not None:
+        rows.append(("Credits", str(run.metadata.credits_consumed)))
+    if run.canvas_id:
+        rows.append(("Canvas", canvas_url(run.canvas_id)))
+    lines = [f"{label + ':':<10}{value}" for label, value in rows]
+    for error in run.errors or []:
+        where = f" [{printable(error.block_type)}]" if error.block_type else ""
+        lines.append(f"Error{where}: {printable(error.error)}")
+    if run.result is not None:
+        lines.append(f"Artifacts: {len(run.result.artifacts)}")
+        for artifact in run.result.artifacts:
+            lines.append(
+                f"  {printable(artifact.name)}  ({printable(artifact.type)}, "
+                f"{format_bytes(artifact.size_bytes)})"
+            )
+    out.result("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_download(args: argparse.Namespace, out: Output) -> int:
+    with _client(args, out) as client:
+        run = client.runs.get(args.run_id)
+        args.current_run_id = run.run_id
+        if run.status == RunStatus.FAILED:
+            details = "; ".join(printable(e.error) for e in run.errors or []) or "no detail"
+            print(
+                f"spine download: run {run.run_id} failed, it has no artifacts: {details}",
+                file=out.stderr,
+                flush=True,
+            )
+            if out.json:
+                out.document(_run_document(run, []))
+            return EXIT_FAILED
+        if not run.is_terminal:
+            raise UsageError(
+                f"run {run.run_id} is still {printable(run.status)}: wait for it with "
+                f"`spine wait {run.run_id} --download {args.directory}`"
+            )
+        saved: list[dict[str, Any]] = []
+        if run.result is not None and run.result.artifacts:
+            run, saved = _save_all(client, run, args.directory, out)
+        else:
+            out.note(f"Run {run.run_id} produced no artifacts.")
+    if out.json:
+        out.document(_run_document(run, saved))
+    else:
+        for item in saved:
+            out.result(printable(item["path"]))
+    return EXIT_OK
+
+
+def _unicode(out: Output) -> bool:
+    encoding = getattr(out.stdout, "encoding", None) or "ascii"
+    try:
+        "├└│".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def cmd_dag(args: argparse.Namespace, out: Output) -> int:
+    with _client(args, out) as client:
+        dag = client.canvas.get_dag(args.canvas_id)
+    fmt = "json" if out.json else args.format
+    if fmt == "json":
+        out.document(dag.model_dump(mode="json"))
+    elif fmt == "mermaid":
+        out.result(dag_mermaid(dag))
+    elif fmt == "dot":
+        out.result(dag_dot(dag))
+    else:
+        out.result(dag_tree(dag, unicode=_unicode(out)))
+    return EXIT_OK
+
+
+def cmd_tasks(args: argparse.Namespace, out: Output) -> int:
+    with _client(args, out) as client:
+        tree = client.canvas.get_tasks(args.canvas_id)
+    if out.json:
+        out.document(tree.model_dump(mode="json"))
+    else:
+        out.result(task_tree(tree, unicode=_unicode(out)))
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
+    "run": cmd_run,
+    "wait": cmd_wait,
+    "status": cmd_status,
+    "download": cmd_download,
+    "dag": cmd_dag,
+    "tasks": cmd_tasks,
+}
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the subcommand ``args.command``; exceptions are left to :func:`spine._cli.main`."""
+    return COMMANDS[args.command](args, Output(args))
