@@ -112,7 +112,18 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m spine.testing") -> int:
-    """Serve the sandbox in the foreground until Ctrl-C; returns the exit status."""
+    """Serve the sandbox in the foreground until Ctrl-C; returns the exit status.
+
+    0 after a clean stop (or ``--help``), 1 when the address cannot be bound, 2 for bad
+    options or config.
+    """
+    try:
+        return _main(argv, prog)
+    except SystemExit as exc:  # argparse: --help, or a usage error it already printed
+        return exc.code if isinstance(exc.code, int) else 2
+
+
+def _main(argv: Sequence[str] | None, prog: str) -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:

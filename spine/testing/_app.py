@@ -64,6 +64,7 @@ class Settings:
     default_outcome: str = "completed"
     estimated_duration_ms: int | None = None
     public_url: str | None = None
+    request_log_limit: int | None = 100_000
 
 
 @dataclass
@@ -87,7 +88,7 @@ class SandboxState:
         self.idempotency: dict[tuple[str, str], _Stored] = {}
         self.outcomes: deque[str] = deque()
         self.faults = FaultList(self.lock)
-        self.log: list[RequestRecord] = []
+        self.log: deque[RequestRecord] = deque(maxlen=settings.request_log_limit)
         self.listeners: list[Callable[[RequestRecord], None]] = []
         self.secret = secrets.token_bytes(32)
         self.bound_url = "http://127.0.0.1"

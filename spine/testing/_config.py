@@ -54,6 +54,7 @@ _TOP_KEYS = {
     "outcomes": list,
     "estimated_duration_ms": int,
     "public_url": str,
+    "request_log_limit": int,
     "faults": list,
 }
 _FAULT_KEYS = {

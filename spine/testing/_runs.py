@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import random
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -650,11 +651,20 @@ def build_run(
 
 
 class _IdMaker:
+    """Random-looking version-4 UUIDs, reproducible from the run id (and cheap to make)."""
+
     def __init__(self, run_id: str) -> None:
-        self._ns = uuid.UUID(run_id)
+        self._rng = random.Random(uuid.UUID(run_id).int)
 
     def make(self, kind: str, label: str) -> str:
-        return str(uuid.uuid5(self._ns, f"{kind}:{label}"))
+        bits = self._rng.getrandbits(128)
+        bits = (bits & _CLEAR_VERSION_VARIANT) | _V4_BITS
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_CLEAR_VERSION_VARIANT = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
 
 
 def _choose_blocks(

@@ -123,6 +123,8 @@ class Sandbox:
         public_url: the base of artifact download links (default: the ``Host`` the client
             used, so the links work for that client).
         faults: faults to install from the start (see :meth:`inject`).
+        request_log_limit: how many requests :attr:`requests` keeps (the most recent; default
+            100,000; None keeps all).
 
     A prompt containing ``[sandbox:failed]``, ``[sandbox:partial]`` or ``[sandbox:completed]``
     gets that outcome regardless of the script.
@@ -145,6 +147,7 @@ class Sandbox:
         estimated_duration_ms: int | None = None,
         public_url: str | None = None,
         faults: Iterable[Fault | Mapping[str, Any]] = (),
+        request_log_limit: int | None = 100_000,
     ) -> None:
         key_list = None if api_keys is None else list(dict.fromkeys(api_keys))
         keys = None if key_list is None else frozenset(key_list)
@@ -171,6 +174,7 @@ class Sandbox:
                 default_outcome=default_outcome,
                 estimated_duration_ms=estimated_duration_ms,
                 public_url=public_url,
+                request_log_limit=request_log_limit,
             ),
             clock,
         )
@@ -332,7 +336,8 @@ class Sandbox:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """The request log: one :class:`RequestRecord` per request, oldest first."""
+        """The request log: one :class:`RequestRecord` per request, oldest first (capped at
+        ``request_log_limit``, dropping the oldest)."""
         with self._state.lock:
             return list(self._state.log)
 

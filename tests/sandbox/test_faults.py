@@ -275,6 +275,13 @@ def test_request_log(sandbox: Sandbox, http: httpx.Client) -> None:
     assert sandbox.requests == []
 
 
+def test_request_log_is_capped() -> None:
+    with Sandbox(request_log_limit=3) as box:
+        for _ in range(5):
+            httpx.get(box.url + "/_sandbox/health")
+        assert len(box.requests) == 3
+
+
 def test_reset(sandbox: Sandbox, http: httpx.Client) -> None:
     create(http, headers={"Idempotency-Key": "k"})
     sandbox.inject(status=500, times=None, path="/nowhere")
