@@ -18,7 +18,7 @@ from spine import _operations as ops
 from spine._enums import BlockType, Template
 from spine._handle import AsyncRunHandle, RunHandle
 from spine._models import CanvasDAG, GetRunResponse, TaskNode, TaskTree
-from spine._pipeline import AsyncPipeline, Settings, SyncPipeline
+from spine._pipeline import AsyncPipeline, Settings, SyncPipeline, install_budget
 from spine._retry import RetryPolicy
 from spine._webhooks import Webhooks
 
@@ -92,19 +92,31 @@ class SpineClient(_ClientBase):
             allow_http=allow_http,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False
-        )
         self._sleep = time.sleep
-        self._pipeline = SyncPipeline(self._settings, self._http, lambda s: self._sleep(s))
+        self._pipeline = SyncPipeline(
+            self._settings,
+            http_client or self._new_http(),
+            lambda s: self._sleep(s),
+            renew=self._new_http if http_client is None else None,
+        )
         self.runs = Runs(self)
         self.canvas = Canvas(self)
         self.webhooks = Webhooks()
 
+    def _new_http(self) -> httpx.Client:
+        http = httpx.Client(timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False)
+        install_budget(http)
+        return http
+
+    @property
+    def _http(self) -> httpx.Client:
+        http: httpx.Client = self._pipeline.http
+        return http
+
     def close(self) -> None:
         """Close the connection pool (not an injected ``http_client``). Idempotent."""
         if self._owns_http:
-            self._http.close()
+            self._pipeline.http.close()
 
     def __enter__(self) -> SpineClient:
         return self
@@ -142,19 +154,33 @@ class AsyncSpineClient(_ClientBase):
             allow_http=allow_http,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False
-        )
         self._sleep = asyncio.sleep
-        self._pipeline = AsyncPipeline(self._settings, self._http, lambda s: self._sleep(s))
+        self._pipeline = AsyncPipeline(
+            self._settings,
+            http_client or self._new_http(),
+            lambda s: self._sleep(s),
+            renew=self._new_http if http_client is None else None,
+        )
         self.runs = AsyncRuns(self)
         self.canvas = AsyncCanvas(self)
         self.webhooks = Webhooks()
 
+    def _new_http(self) -> httpx.AsyncClient:
+        http = httpx.AsyncClient(
+            timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False
+        )
+        install_budget(http)
+        return http
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        http: httpx.AsyncClient = self._pipeline.http
+        return http
+
     async def aclose(self) -> None:
         """Close the connection pool (not an injected ``http_client``). Idempotent."""
         if self._owns_http:
-            await self._http.aclose()
+            await self._pipeline.http.aclose()
 
     async def close(self) -> None:
         """Alias of :meth:`aclose`."""

@@ -49,47 +49,76 @@ class Operation(Generic[T]):
     idempotent: bool = True
     files: list[UploadFile] = field(default_factory=list)
     idempotency_key: str | None = None
+    #: (field, value) pairs the answer must carry: the ids the request asked for.
+    expect: tuple[tuple[str, str], ...] = ()
+
+
+#: The longest id accepted (Spine ids are 36-character UUIDs); a longer one is a mistake, and
+#: escaped into a URL it could pass the URL length limit of the HTTP layer.
+MAX_ID_LENGTH = 1024
 
 
 def check_id(value: object, name: str) -> str:
     """An id must be a non-empty string. It always becomes exactly one escaped path segment:
-    the generated layer percent-escapes ``/ ? # %``; the dot segments ``.`` and ``..`` (which
-    URL normalisation would collapse) can never be ids and are refused here."""
+    the generated layer percent-escapes every character but letters, digits and ``_.-~``
+    (so ``/ ? # %``, spaces and NUL included); the dot segments ``.`` and ``..`` (which URL
+    normalisation would collapse) can never be ids and are refused here, as are ids that are
+    not valid Unicode text (lone surrogates) or absurdly long."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not value.strip():
         raise InvalidRequestError(f"{name} must not be empty")
     if value in {".", ".."}:
         raise InvalidRequestError(f"{name} {value!r} is not a valid id")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidRequestError(
+            f"{name} is {len(value)} characters long; Spine ids are UUIDs (36 characters)"
+        )
+    _check_encodable(value, name)
     return value
+
+
+def _check_encodable(value: str, name: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequestError(
+            f"{name} is not valid Unicode text: it holds a lone surrogate"
+            f" ({value[exc.start]!r} at position {exc.start}); check how it was decoded"
+        ) from None
 
 
 def get_run(run_id: str) -> Operation[GetRunResponse]:
     from spine_openapi.api.runs import get_run as endpoint
 
-    return Operation(endpoint._get_kwargs(check_id(run_id, "run_id")), GetRunResponse)  # type: ignore[arg-type]
+    run_id = check_id(run_id, "run_id")
+    kwargs = endpoint._get_kwargs(run_id)  # type: ignore[arg-type]
+    return Operation(kwargs, GetRunResponse, expect=(("run_id", run_id),))
 
 
 def get_dag(canvas_id: str) -> Operation[CanvasDAG]:
     from spine_openapi.api.canvas import get_canvas_dag as endpoint
 
-    return Operation(endpoint._get_kwargs(check_id(canvas_id, "canvas_id")), CanvasDAG)  # type: ignore[arg-type]
+    canvas_id = check_id(canvas_id, "canvas_id")
+    kwargs = endpoint._get_kwargs(canvas_id)  # type: ignore[arg-type]
+    return Operation(kwargs, CanvasDAG, expect=(("canvas_id", canvas_id),))
 
 
 def get_tasks(canvas_id: str) -> Operation[TaskTree]:
     from spine_openapi.api.canvas import get_canvas_tasks as endpoint
 
-    return Operation(endpoint._get_kwargs(check_id(canvas_id, "canvas_id")), TaskTree)  # type: ignore[arg-type]
+    canvas_id = check_id(canvas_id, "canvas_id")
+    kwargs = endpoint._get_kwargs(canvas_id)  # type: ignore[arg-type]
+    return Operation(kwargs, TaskTree, expect=(("canvas_id", canvas_id),))
 
 
 def get_task(canvas_id: str, task_id: str) -> Operation[TaskNode]:
     from spine_openapi.api.canvas import get_canvas_task as endpoint
 
-    kwargs = endpoint._get_kwargs(
-        check_id(canvas_id, "canvas_id"),  # type: ignore[arg-type]
-        check_id(task_id, "task_id"),  # type: ignore[arg-type]
-    )
-    return Operation(kwargs, TaskNode)
+    canvas_id = check_id(canvas_id, "canvas_id")
+    task_id = check_id(task_id, "task_id")
+    kwargs = endpoint._get_kwargs(canvas_id, task_id)  # type: ignore[arg-type]
+    return Operation(kwargs, TaskNode, expect=(("task_id", task_id),))
 
 
 def _check_text(value: object, name: str, *, required: bool) -> str | None:
@@ -101,6 +130,9 @@ def _check_text(value: object, name: str, *, required: bool) -> str | None:
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if required and not value.strip():
         raise InvalidRequestError(f"{name} must not be empty")
+    # Sent exactly as given, UTF-8 encoded: any text, control characters included; only a lone
+    # surrogate (which no encoding can carry) is refused.
+    _check_encodable(value, name)
     return value
 
 
@@ -111,6 +143,7 @@ def _template(value: object) -> str:
         raise TypeError(f"template must be a Template or a str, not {type(value).__name__}")
     if not value.strip():
         raise InvalidRequestError("template must not be empty (omit it to use 'auto')")
+    _check_encodable(value, "template")
     return value
 
 

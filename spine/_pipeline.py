@@ -10,14 +10,20 @@ parsed once (``parse_envelope``: one ``validate_json`` pass) or mapped to an exc
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import math
 import os
 import random
+import ssl
 import time
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 import tenacity
 from pydantic import BaseModel
@@ -30,7 +36,8 @@ from spine._exceptions import (
     body_excerpt,
     error_from_response,
 )
-from spine._log import configure_logging_from_env, logger
+from spine._files import close_uploads
+from spine._log import configure_logging_from_env, logger, redact
 from spine._models import parse_envelope
 from spine._operations import Operation
 from spine._retry import RetryPolicy, is_ambiguous, retrying_kwargs
@@ -49,16 +56,23 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 def resolve_api_key(api_key: str | None) -> str:
     key = api_key if api_key is not None else os.environ.get("SPINE_API_KEY")
+    if key is not None and not isinstance(key, str):
+        raise TypeError(f"api_key must be a str, not {type(key).__name__}")
     if key is None or not key.strip():
         raise ValueError(
             "Missing API key: pass SpineClient(api_key='sk_spine_...') or set the "
             "SPINE_API_KEY environment variable. Keys are created at platform.getspine.ai/keys."
         )
-    if not isinstance(key, str):
-        raise TypeError(f"api_key must be a str, not {type(key).__name__}")
+    key = key.strip()
     if any(c in key for c in "\r\n\0"):
         raise ValueError("api_key contains a line break or NUL: check how it was read")
-    return key.strip()
+    if not all(" " <= c <= "~" for c in key):
+        # Said without the key itself: a header can only carry printable ASCII.
+        raise ValueError(
+            "api_key contains a control or non-ASCII character: check how it was read "
+            "(keys look like sk_spine_...)"
+        )
+    return key
 
 
 def resolve_base_url(
@@ -128,6 +142,8 @@ class Settings:
             "X-API-KEY": self.api_key,
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
+            # Only what BodyReader decodes (with a bound): never br or zstd.
+            "Accept-Encoding": "gzip, deflate",
         }
         self.clock: Callable[[], float] = time.monotonic
         self.rand: Callable[[], float] = random.random
@@ -179,62 +195,355 @@ def min_opt(value: float | None, cap: float) -> float:
     return cap if value is None else min(value, cap)
 
 
-def finish(op: Operation[T], response: httpx.Response, body: bytes, started: float) -> T:
-    """Turn a complete response into the operation's model, or raise the mapped exception."""
-    status = response.status_code
-    headers = response.headers
-    request_id = headers.get("x-request-id")
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "%s %s -> %d in %.1f ms (request id %s)",
-            response.request.method,
-            response.request.url.path,
-            status,
-            (time.monotonic() - started) * 1000,
-            request_id,
-        )
-    if 200 <= status < 300:
-        return parse_envelope(op.model, body, status_code=status, request_id=request_id)
-    if 300 <= status < 400:
-        location = headers.get("location", "")
+# ----------------------------------------------------------------------------- time budget
+
+_BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
+    "spine_budget", default=None
+)
+
+
+class Budget:
+    """When one attempt must be over, as a ``clock()`` value.
+
+    An attempt gets ``total`` seconds (the client's ``timeout``), never past the caller's
+    ``deadline`` (``wait()``'s). For an upload the clock starts again when the answer begins to
+    arrive: the time spent sending the files does not eat into reading the answer, and writes are
+    only bounded by the deadline (a slow uplink is not a reason to give up on a paid run).
+
+    The drivers check it between body chunks, and, on the clients' own connection pools, every
+    connect, read and write of the socket is bounded by it (:class:`_BudgetBackend`): a server
+    that trickles its headers or body one byte at a time, each within any read timeout, cannot
+    hold a call past its budget.
+    """
+
+    __slots__ = ("clock", "deadline", "end", "reading", "total", "upload")
+
+    def __init__(
+        self, clock: Callable[[], float], total: float, deadline: float | None, upload: bool
+    ) -> None:
+        self.clock = clock
+        self.total = total
+        self.deadline = deadline
+        self.upload = upload
+        self.reading = False
+        self.end = self._end_from(clock())
+        if upload:
+            self.end = math.inf if deadline is None else deadline
+
+    def _end_from(self, now: float) -> float:
+        end = now + self.total
+        return end if self.deadline is None else min(end, self.deadline)
+
+    def start_reading(self) -> None:
+        """The request is sent: an upload's budget for the answer starts now."""
+        if not self.reading:
+            self.reading = True
+            if self.upload:
+                self.end = self._end_from(self.clock())
+
+    def left(self) -> float:
+        return self.end - self.clock()
+
+    def clamp(self, timeout: float | None) -> float | None:
+        """``timeout`` shortened to what is left; None (no limit) when neither limits it."""
+        left = self.left()
+        if math.isinf(left):
+            return timeout
+        return left if timeout is None else min(timeout, left)
+
+
+def _clamped(
+    timeout: float | None, error: type[Exception], *, reading: bool = False
+) -> float | None:
+    budget = _BUDGET.get()
+    if budget is None:
+        return timeout
+    if reading:
+        budget.start_reading()
+    clamped = budget.clamp(timeout)
+    if clamped is not None and clamped <= 0:
+        raise error("the request's time budget ran out")
+    return clamped
+
+
+class _BudgetStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamped(timeout, httpcore.ReadTimeout, reading=True))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamped(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _clamped(timeout, httpcore.ConnectTimeout)
+        return _BudgetStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _BudgetBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _clamped(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _BudgetStream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _clamped(timeout, httpcore.ConnectTimeout)
+        return _BudgetStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _AsyncBudgetStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        timeout = _clamped(timeout, httpcore.ReadTimeout, reading=True)
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, _clamped(timeout, httpcore.WriteTimeout))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        timeout = _clamped(timeout, httpcore.ConnectTimeout)
+        inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        return _AsyncBudgetStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _AsyncBudgetBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        timeout = _clamped(timeout, httpcore.ConnectTimeout)
+        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _AsyncBudgetStream(stream)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        timeout = _clamped(timeout, httpcore.ConnectTimeout)
+        inner = await self._inner.connect_unix_socket(path, timeout, socket_options)
+        return _AsyncBudgetStream(inner)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def install_budget(http: httpx.Client | httpx.AsyncClient) -> bool:
+    """Bound every socket operation of an SDK-owned ``http`` client by the current attempt's
+    :class:`Budget`. httpx has no public hook for this, so the network backend of each of its
+    connection pools (the default one and any proxy mounts) is wrapped; a pool of another
+    shape is left alone (the drivers' checks between body chunks still apply). Returns True
+    when every pool was wrapped."""
+    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
+    complete = True
+    for transport in transports:
+        if transport is None:
+            continue
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, _BudgetBackend | _AsyncBudgetBackend):
+            continue
+        if isinstance(backend, httpcore.NetworkBackend):
+            pool._network_backend = _BudgetBackend(backend)  # type: ignore[union-attr]
+        elif isinstance(backend, httpcore.AsyncNetworkBackend):
+            pool._network_backend = _AsyncBudgetBackend(backend)  # type: ignore[union-attr]
+        else:
+            complete = False
+    return complete
+
+
+# ----------------------------------------------------------------------------- the body
+
+
+class BodyReader:
+    """Collects a response body from its raw (still encoded) chunks.
+
+    The ``Content-Encoding`` is decoded here rather than by httpx, with bounded output: a body
+    that inflates past ``limit`` bytes (a gzip bomb) is refused as soon as it does, never
+    inflated whole. gzip and deflate are decoded (the SDK only advertises those); any other
+    coding is refused.
+    """
+
+    def __init__(self, content_encoding: str | None, limit: int = MAX_RESPONSE_BYTES) -> None:
+        codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        for coding in codings:
+            if coding not in _DECODERS:
+                raise _Undecodable(f"an unsupported Content-Encoding {coding!r}")
+        # Codings are listed in the order they were applied: undo them in reverse.
+        self._decoders = [_Inflater(c) for c in reversed(codings)]
+        self.limit = limit
+        self.size = 0
+        self._chunks: list[bytes] = []
+
+    def feed(self, raw: bytes) -> None:
+        for piece in self._decode(raw, 0):
+            self._add(piece)
+
+    def finish(self) -> bytes:
+        for piece in self._decode(b"", 0, final=True):
+            self._add(piece)
+        return b"".join(self._chunks)
+
+    def _decode(self, data: bytes, index: int, final: bool = False) -> Iterator[bytes]:
+        if index == len(self._decoders):
+            if data:
+                yield data
+            return
+        decoder = self._decoders[index]
+        for piece in decoder.decompress(data):
+            yield from self._decode(piece, index + 1)
+        if final:
+            yield from self._decode(decoder.flush(), index + 1, final=True)
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _TooLarge
+        self._chunks.append(data)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Undecodable(Exception):
+    pass
+
+
+_DECODERS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
+_PIECE = 256 * 1024
+
+
+class _Inflater:
+    """One Content-Encoding undone in pieces of at most ``_PIECE`` bytes."""
+
+    def __init__(self, coding: str) -> None:
+        self._wbits = _DECODERS[coding]
+        self._started = False
+        self._obj = zlib.decompressobj(self._wbits)
+
+    def decompress(self, data: bytes) -> Iterator[bytes]:
+        while data:
+            try:
+                out = self._obj.decompress(data, _PIECE)
+            except zlib.error as exc:
+                if self._wbits == 15 and not self._started:
+                    # "deflate" is meant to be zlib-wrapped; some servers send raw deflate.
+                    self._wbits = -15
+                    self._obj = zlib.decompressobj(-15)
+                    continue
+                raise _Undecodable(f"a corrupt compressed body ({exc})") from exc
+            self._started = True
+            data = self._obj.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> bytes:
+        try:
+            return self._obj.flush()
+        except zlib.error as exc:  # pragma: no cover - flush after a good stream does not fail
+            raise _Undecodable(f"a corrupt compressed body ({exc})") from exc
+
+
+@dataclass
+class Received:
+    """A complete response: what the retry policy and :func:`finish` look at."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+    method: str
+    path: str
+
+
+def start_reading(response: httpx.Response, budget: Budget) -> BodyReader:
+    budget.start_reading()
+    try:
+        return BodyReader(response.headers.get("content-encoding"))
+    except _Undecodable as exc:
         raise UnexpectedResponseError(
-            f"HTTP {status} redirect to {body_excerpt(location.encode())!s} was not followed: the "
-            "API key is only ever sent to the configured base_url. Check base_url.",
-            status_code=status,
-            request_id=request_id,
-            raw_body=body,
-        )
-    exc = error_from_response(status, body, headers)
-    if not op.idempotent and is_ambiguous(status):
-        mark_ambiguous(exc, op)
-    raise exc
+            f"The response has {exc}; the SDK asks for gzip or identity only.",
+            status_code=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+        ) from None
 
 
-def mark_ambiguous(exc: SpineError, op: Operation[Any]) -> None:
-    exc.idempotency_key = op.idempotency_key
-    exc.run_may_exist = True
+def take_chunk(reader: BodyReader, chunk: bytes, response: httpx.Response, budget: Budget) -> None:
+    """Add one raw chunk; raise when the body is too large, undecodable or too slow."""
+    try:
+        reader.feed(chunk)
+    except _TooLarge:
+        raise body_too_large(response) from None
+    except _Undecodable as exc:
+        raise undecodable(response, exc) from None
+    if budget.left() < 0:
+        raise over_budget(response)
 
 
-def transport_error(exc: httpx.HTTPError, op: Operation[Any]) -> SpineError:
-    """Map an httpx exception to the SDK's tree (the caller chains it as ``__cause__``)."""
-    request = getattr(exc, "_request", None)
-    where = f" ({request.method} {request.url.path})" if request is not None else ""
-    err: SpineError
-    if isinstance(exc, httpx.TimeoutException):
-        err = SpineTimeoutError(f"The request timed out{where}: {type(exc).__name__}")
-    elif isinstance(exc, httpx.TransportError):
-        err = SpineConnectionError(
-            f"Could not reach the Spine API{where}: {type(exc).__name__}: {exc}. "
-            "Check the network and base_url."
-        )
-    else:  # pragma: no cover - httpx raises only transport errors from send()
-        err = SpineConnectionError(f"HTTP error{where}: {type(exc).__name__}: {exc}")
-    if not op.idempotent and is_ambiguous(exc):
-        mark_ambiguous(err, op)
-    return err
+def received(reader: BodyReader, response: httpx.Response) -> Received:
+    try:
+        body = reader.finish()
+    except _TooLarge:
+        raise body_too_large(response) from None
+    except _Undecodable as exc:
+        raise undecodable(response, exc) from None
+    request = response.request
+    return Received(response.status_code, response.headers, body, request.method, request.url.path)
 
 
-def body_too_large(op: Operation[Any], response: httpx.Response) -> UnexpectedResponseError:
+def body_too_large(response: httpx.Response) -> UnexpectedResponseError:
     return UnexpectedResponseError(
         f"The response body is larger than {MAX_RESPONSE_BYTES} bytes; refusing to read it.",
         status_code=response.status_code,
@@ -242,113 +551,238 @@ def body_too_large(op: Operation[Any], response: httpx.Response) -> UnexpectedRe
     )
 
 
-def over_budget(op: Operation[Any]) -> SpineTimeoutError:
-    return SpineTimeoutError(
-        "The response arrived too slowly: the request's total time budget ran out while "
-        "reading the body."
+def undecodable(response: httpx.Response, exc: Exception) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        f"The response body could not be decoded: {exc}.",
+        status_code=response.status_code,
+        request_id=response.headers.get("x-request-id"),
     )
 
 
+def over_budget(response: httpx.Response) -> httpx.ReadTimeout:
+    # A timeout like any other: retried when a read timeout would be, mapped to
+    # SpineTimeoutError otherwise.
+    return httpx.ReadTimeout(
+        "The response arrived too slowly: the request's time budget ran out while reading it.",
+        request=response.request,
+    )
+
+
+# ----------------------------------------------------------------------------- outcome
+
+
+def finish(op: Operation[T], response: Received, started: float) -> T:
+    """Turn a complete response into the operation's model, or raise the mapped exception."""
+    status = response.status_code
+    headers = response.headers
+    request_id = _short(headers.get("x-request-id"))
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "%s %s -> %d in %.1f ms (request id %s)",
+            response.method,
+            response.path,
+            status,
+            (time.monotonic() - started) * 1000,
+            request_id,
+        )
+    if 200 <= status < 300:
+        try:
+            model = parse_envelope(
+                op.model, response.body, status_code=status, request_id=request_id
+            )
+            check_identity(op, model, status, request_id, response.body)
+        except SpineError as exc:
+            if not op.idempotent:
+                mark_ambiguous(exc, op)  # a 2xx: the server acted, whatever the body says
+            raise
+        return model
+    if 300 <= status < 400:
+        location = headers.get("location", "")
+        raise UnexpectedResponseError(
+            f"HTTP {status} redirect to {body_excerpt(location.encode())!s} was not followed: the "
+            "API key is only ever sent to the configured base_url. Check base_url.",
+            status_code=status,
+            request_id=request_id,
+            raw_body=response.body,
+        )
+    error = error_from_response(status, response.body, headers)
+    error.request_id = request_id
+    if not op.idempotent and is_ambiguous(status):
+        mark_ambiguous(error, op)
+    raise error
+
+
+def _short(value: str | None, limit: int = 200) -> str | None:
+    if value is None:
+        return None
+    return value if len(value) <= limit else value[:limit] + "\u2026"
+
+
+def check_identity(
+    op: Operation[Any], model: BaseModel, status: int, request_id: str | None, body: bytes
+) -> None:
+    """The answer must be about what was asked for: a poll of run A that returns run B (a
+    confused proxy or cache, or a response smuggled in after a wrong Content-Length) is refused,
+    never handed to the caller as run A."""
+    for name, wanted in op.expect:
+        got = getattr(model, name, None)
+        if not isinstance(got, str) or got.casefold() != wanted.casefold():
+            raise UnexpectedResponseError(
+                f"Unexpected response for {type(model).__name__}: asked for {name} "
+                f"{wanted!r} but the answer is about {got!r}.",
+                status_code=status,
+                request_id=request_id,
+                raw_body=body,
+            )
+
+
+def mark_ambiguous(exc: SpineError, op: Operation[Any]) -> None:
+    exc.idempotency_key = op.idempotency_key
+    exc.run_may_exist = True
+
+
+def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
+    """Map an exception from httpx (or below it) to the SDK's tree; the caller chains it as
+    ``__cause__``."""
+    request = getattr(exc, "_request", None)
+    where = f" ({request.method} {request.url.path})" if request is not None else ""
+    err: SpineError
+    if isinstance(exc, httpx.TimeoutException):
+        err = SpineTimeoutError(f"The request timed out{where}: {type(exc).__name__}: {exc}")
+    elif isinstance(exc, httpx.TransportError):
+        err = SpineConnectionError(
+            f"Could not reach the Spine API{where}: {type(exc).__name__}: {exc}. "
+            "Check the network and base_url."
+        )
+    else:  # not a transport failure: an httpx or library error below the SDK
+        err = SpineError(f"The request failed{where}: {type(exc).__name__}: {redact(exc)}")
+    if not op.idempotent and (is_ambiguous(exc) or not isinstance(exc, httpx.TransportError)):
+        mark_ambiguous(err, op)
+    return err
+
+
 def close_files(op: Operation[Any]) -> None:
-    for upload in op.files:
-        if upload.owned:
-            upload.stream.close()
+    close_uploads(op.files)
 
 
-class SyncPipeline:
+class _ForkAware:
+    """After ``os.fork()`` the child must not use the connections it inherited: their sockets
+    are shared with the parent, and two processes reading one socket get each other's answers.
+    A pipeline that owns its pool (``renew`` given) replaces it with a new one on its first call
+    in the child; the inherited pool is dropped without being closed, so that nothing is sent on
+    the parent's connections. An injected ``http_client`` is the caller's to recreate."""
+
+    http: Any
+    renew: Callable[[], Any] | None
+    pid: int
+
+    def check_fork(self) -> None:
+        pid = os.getpid()
+        if pid != self.pid:
+            self.pid = pid
+            if self.renew is not None:
+                logger.debug("new process (fork): opening a new connection pool")
+                self.http = self.renew()
+
+
+class SyncPipeline(_ForkAware):
     """Sends operations on an ``httpx.Client``."""
 
     def __init__(
-        self, settings: Settings, http: httpx.Client, sleep: Callable[[float], None]
+        self,
+        settings: Settings,
+        http: httpx.Client,
+        sleep: Callable[[float], None],
+        renew: Callable[[], httpx.Client] | None = None,
     ) -> None:
         self.settings = settings
         self.http = http
         self.sleep = sleep
+        self.renew = renew
+        self.pid = os.getpid()
 
-    def _attempt(self, op: Operation[Any], deadline: float | None) -> httpx.Response:
+    def _attempt(self, op: Operation[Any], deadline: float | None) -> Received:
         s = self.settings
-        request = self.http.build_request(**s.request_kwargs(op, deadline))
-        budget_end = s.clock() + (
-            s.total if deadline is None else min(s.total, deadline - s.clock())
-        )
-        response = self.http.send(request, stream=True, follow_redirects=False)
+        budget = Budget(s.clock, s.total, deadline, bool(op.files))
+        token = _BUDGET.set(budget)
         try:
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise body_too_large(op, response)
-                chunks.append(chunk)
-                if s.clock() > budget_end:
-                    raise over_budget(op)
+            request = self.http.build_request(**s.request_kwargs(op, deadline))
+            response = self.http.send(request, stream=True, follow_redirects=False)
+            try:
+                reader = start_reading(response, budget)
+                for chunk in response.iter_raw():
+                    take_chunk(reader, chunk, response, budget)
+                return received(reader, response)
+            finally:
+                response.close()
         finally:
-            response.close()
-        response._content = b"".join(chunks)  # what httpx's own read() sets
-        return response
+            _BUDGET.reset(token)
 
     def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
+        self.check_fork()
         try:
             retrying = tenacity.Retrying(**self.settings.retrying(op, deadline, self.sleep))
-            response = retrying(self._attempt, op, deadline)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, op) from exc
+            response: Received = retrying(self._attempt, op, deadline)
         except SpineError as exc:
             if not op.idempotent:
                 mark_ambiguous(exc, op)
             raise
+        except Exception as exc:
+            raise transport_error(exc, op) from exc
         finally:
             close_files(op)
-        return finish(op, response, response.content, started)
+        return finish(op, response, started)
 
 
-class AsyncPipeline:
+class AsyncPipeline(_ForkAware):
     """Sends operations on an ``httpx.AsyncClient``; the same decisions as :class:`SyncPipeline`."""
 
     def __init__(
-        self, settings: Settings, http: httpx.AsyncClient, sleep: Callable[[float], Any]
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        sleep: Callable[[float], Any],
+        renew: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
         self.settings = settings
         self.http = http
         self.sleep = sleep
+        self.renew = renew
+        self.pid = os.getpid()
 
-    async def _attempt(self, op: Operation[Any], deadline: float | None) -> httpx.Response:
+    async def _attempt(self, op: Operation[Any], deadline: float | None) -> Received:
         s = self.settings
-        request = self.http.build_request(**s.request_kwargs(op, deadline))
-        budget_end = s.clock() + (
-            s.total if deadline is None else min(s.total, deadline - s.clock())
-        )
-        response = await self.http.send(request, stream=True, follow_redirects=False)
+        budget = Budget(s.clock, s.total, deadline, bool(op.files))
+        token = _BUDGET.set(budget)
         try:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise body_too_large(op, response)
-                chunks.append(chunk)
-                if s.clock() > budget_end:
-                    raise over_budget(op)
+            request = self.http.build_request(**s.request_kwargs(op, deadline))
+            response = await self.http.send(request, stream=True, follow_redirects=False)
+            try:
+                reader = start_reading(response, budget)
+                async for chunk in response.aiter_raw():
+                    take_chunk(reader, chunk, response, budget)
+                return received(reader, response)
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
-        response._content = b"".join(chunks)
-        return response
+            _BUDGET.reset(token)
 
     async def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
+        self.check_fork()
         try:
             retrying = tenacity.AsyncRetrying(**self.settings.retrying(op, deadline, self.sleep))
-            response: httpx.Response = await retrying(self._attempt, op, deadline)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, op) from exc
+            response: Received = await retrying(self._attempt, op, deadline)
         except SpineError as exc:
             if not op.idempotent:
                 mark_ambiguous(exc, op)
             raise
+        except Exception as exc:
+            raise transport_error(exc, op) from exc
         finally:
             close_files(op)
-        return finish(op, response, response.content, started)
+        return finish(op, response, started)
 
 
 def _headers_for_log(headers: Mapping[str, str]) -> dict[str, str]:  # pragma: no cover
