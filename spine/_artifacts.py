@@ -214,6 +214,8 @@ def _fit(name: str, limit: int, tag: str = "") -> str:
     encoded = stem.encode("utf-8")
     if len(encoded) > budget:
         stem = encoded[:budget].decode("utf-8", errors="ignore").rstrip(" .")
+    if tag:
+        stem = stem.rstrip(" ")
     return f"{stem}{tag}{ext}"
 
 

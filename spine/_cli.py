@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-__all__ = ["EXIT_CODES", "build_parser", "exit_code_for", "main"]
+__all__ = ["EXIT_CODES", "CliError", "UsageError", "build_parser", "exit_code_for", "main"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -72,8 +72,16 @@ examples:
 """
 
 
-class UsageError(Exception):
+class CliError(Exception):
+    """A failure the command explains itself: one line on stderr and ``exit_code``."""
+
+    exit_code = EXIT_ERROR
+
+
+class UsageError(CliError):
     """A problem with the command line itself: exit status 2."""
+
+    exit_code = EXIT_USAGE
 
 
 def _para(text: str) -> str:
@@ -326,12 +334,10 @@ def exit_code_for(exc: BaseException) -> int:
     """The exit status for an exception that ended a command (see :data:`EXIT_CODES`)."""
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
-    if isinstance(exc, UsageError) or _instance(exc, "spine._operations", "InvalidRequestError"):
+    if isinstance(exc, CliError):
+        return exc.exit_code
+    if _instance(exc, "spine._operations", "InvalidRequestError"):
         return EXIT_USAGE
-    if _instance(exc, "spine._cli_commands", "DownloadFailed"):
-        return EXIT_DOWNLOAD
-    if _instance(exc, "spine._cli_commands", "MissingKeyError"):
-        return EXIT_AUTH
     if _instance(exc, "spine._artifacts", "ArtifactDownloadError"):
         return EXIT_DOWNLOAD
     if _instance(exc, "spine._exceptions", "RunFailedError"):
@@ -350,7 +356,7 @@ def exit_code_for(exc: BaseException) -> int:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
-    expected = isinstance(exc, UsageError | OSError) or _instance(
+    expected = isinstance(exc, CliError | OSError) or _instance(
         exc, "spine._exceptions", "SpineError"
     )
     if not expected:
@@ -440,4 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Re-enter through the package module, so that `python -m spine._cli` shares one set of
+    # classes (UsageError...) with spine._cli_commands.
+    from spine._cli import main as _main
+
+    sys.exit(_main())

@@ -21,9 +21,13 @@ import httpx
 
 from spine._artifacts import ArtifactLinkExpiredError, plan_names, save_artifact
 from spine._cli import (
+    EXIT_AUTH,
+    EXIT_DOWNLOAD,
+    EXIT_ERROR,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_PARTIAL,
+    CliError,
     UsageError,
 )
 from spine._cli_render import (
@@ -52,19 +56,29 @@ from spine._links import canvas_url
 from spine._models import GetRunResponse, RunArtifact
 from spine._poller import Done, Failed, Poller, Sleep, TimedOut
 
-__all__ = ["DownloadFailed", "MissingKeyError", "dispatch"]
+__all__ = ["CommandError", "DownloadFailed", "MissingKeyError", "dispatch"]
 
 _TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
 _MAX_POLL_INTERVAL = 10.0
 _SANDBOX_POLL_INTERVAL = 0.2
 
 
-class MissingKeyError(Exception):
+class MissingKeyError(CliError):
     """No API key in the environment: exit status 6 (authentication)."""
 
+    exit_code = EXIT_AUTH
 
-class DownloadFailed(Exception):
+
+class CommandError(CliError):
+    """The command could not do its job for a reason no other exit status names: exit 1."""
+
+    exit_code = EXIT_ERROR
+
+
+class DownloadFailed(CliError):
     """An artifact could not be saved (exit status 9); the cause is chained."""
+
+    exit_code = EXIT_DOWNLOAD
 
 
 class Output:
@@ -475,7 +489,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
                 out.document(_run_document(run, []))
             return EXIT_FAILED
         if not run.is_terminal:
-            raise UsageError(
+            raise CommandError(
                 f"run {run.run_id} is still {printable(run.status)}: wait for it with "
                 f"`spine wait {run.run_id} --download {args.directory}`"
             )
