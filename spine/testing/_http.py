@@ -12,6 +12,7 @@ import contextlib
 import email.utils
 import json
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -212,7 +213,11 @@ class _Connection:
         body = ('{"success":false,"error":' + json.dumps(message) + "}").encode("utf-8")
         response = HttpResponse(
             400,
-            [("Content-Type", "application/json"), ("Connection", "close")],
+            [
+                ("Content-Type", "application/json"),
+                ("X-Request-ID", "req_" + secrets.token_hex(12)),
+                ("Connection", "close"),
+            ],
             body,
         )
         with contextlib.suppress(Exception):
@@ -229,6 +234,7 @@ class HttpServer:
         self._backlog = backlog
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._serial = 0
         self.address: tuple[str, int] = (host, port)
 
@@ -249,6 +255,9 @@ class HttpServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self._writers.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         self._serial += 1
         connection = _Connection(reader, writer, self._handler, self._serial)
         try:
@@ -263,6 +272,8 @@ class HttpServer:
             log.exception("sandbox: unexpected error while serving a connection")
         finally:
             self._writers.discard(writer)
+            if task is not None:
+                self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -273,6 +284,12 @@ class HttpServer:
         self._server.close()
         for writer in list(self._writers):
             writer.close()
+        # Connections parked in a handler (a delay fault, a slow upload) are cancelled.
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 5)
         self._server = None

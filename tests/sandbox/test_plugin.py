@@ -67,6 +67,16 @@ def test_spine_client_fixture_end_to_end(spine_client: Any, spine_sandbox: Sandb
 
 
 @needs_sdk
+@pytest.mark.spine_sandbox(run_duration=None)
+def test_readme_example_failed_run(spine_client: Any, spine_sandbox: Sandbox) -> None:
+    spine = _sdk()
+    run = spine_client.runs.create("Anything")
+    spine_sandbox.complete(run.run_id, outcome="failed")
+    with pytest.raises(spine.RunFailedError):
+        run.wait(poll_interval=0.01)
+
+
+@needs_sdk
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.spine_sandbox(run_duration=0.2)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 
@@ -33,6 +35,33 @@ def test_starts_fast_and_stops_cleanly() -> None:
     box.stop()  # idempotent
     with pytest.raises(httpx.ConnectError):
         httpx.get(box.url + "/_sandbox/health", timeout=1)
+
+
+def test_stop_while_a_response_is_delayed() -> None:
+    box = Sandbox().start()
+    box.inject(delay=30, path="/_sandbox/health")
+
+    def call() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(box.url + "/_sandbox/health", timeout=60)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 5
+    while box.faults.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    began = time.perf_counter()
+    box.stop()
+    assert time.perf_counter() - began < 5
+    caller.join(timeout=10)
+    assert not caller.is_alive()
+
+
+def test_head_requests(sandbox: Sandbox) -> None:
+    response = httpx.head(sandbox.url + "/_sandbox/health")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert int(response.headers["content-length"]) > 0
 
 
 def test_port_in_use_raises() -> None:
@@ -169,6 +198,7 @@ def test_expect_100_continue(sandbox: Sandbox) -> None:
 def test_malformed_request_gets_400(sandbox: Sandbox) -> None:
     answer = _raw(sandbox, b"THIS IS NOT HTTP\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"x-request-id: req_" in answer.lower()
 
 
 def test_http_1_0_and_connection_close(sandbox: Sandbox) -> None:
