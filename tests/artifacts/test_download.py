@@ -358,7 +358,7 @@ def test_download_all_through_a_given_client(
     paths = dl.all(result, tmp_path, client_kwargs={"headers": {"X-API-KEY": KEY}})
     assert paths[0].read_bytes() == b"m"
     ((request, _),) = httpserver.log
-    assert "x-api-key" not in {k.lower() for k in request.headers}
+    assert "x-api-key" not in {k.lower() for k, _ in request.headers.items()}
 
 
 def test_adownload_all_concurrency_must_be_positive(tmp_path: Path) -> None:
