@@ -54,6 +54,7 @@ KEY = "sk_spine_bench"
 class Stats:
     latencies: list[float] = field(default_factory=list)
     poll_latencies: list[float] = field(default_factory=list)
+    create_latencies: list[float] = field(default_factory=list)
     polls: int = 0
     creates: int = 0
     finished: int = 0
@@ -141,6 +142,7 @@ async def one_client(
             stats.error(type(exc).__name__)
             return
         stats.latencies.append(time.perf_counter() - began)
+        stats.create_latencies.append(time.perf_counter() - began)
         if response.status_code != 200:
             stats.error(f"create {response.status_code}")
             return
@@ -220,6 +222,7 @@ def run_load(
     for stats, _, _ in results:
         merged.latencies += stats.latencies
         merged.poll_latencies += stats.poll_latencies
+        merged.create_latencies += stats.create_latencies
         merged.polls += stats.polls
         merged.creates += stats.creates
         merged.finished += stats.finished
@@ -297,6 +300,9 @@ def main() -> int:
               f"clients {client_cpu / wall:.0%} of a core ({os.cpu_count()} cores here)")
         print(f"latency, polls:        p50 {percentile(stats.poll_latencies, 0.5) * 1000:.1f} ms, "
               f"p99 {percentile(stats.poll_latencies, 0.99) * 1000:.1f} ms")
+        print("latency, creates (all at once, new connections, multipart): "
+              f"p50 {percentile(stats.create_latencies, 0.5) * 1000:.1f} ms, "
+              f"p99 {percentile(stats.create_latencies, 0.99) * 1000:.1f} ms")
         if args.upload_mib:
             print(f"\n== upload: one {args.upload_mib} MiB file, streamed")
             before = peak_rss_mib(proc.pid)

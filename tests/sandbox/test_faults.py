@@ -177,7 +177,7 @@ def test_delay(sandbox: Sandbox, http: httpx.Client) -> None:
     sandbox.inject(delay=0.3, path="/_sandbox/health")
     began = time.perf_counter()
     assert http.get("/_sandbox/health").status_code == 200
-    assert time.perf_counter() - began >= 0.3
+    assert time.perf_counter() - began >= 0.29  # the event loop may wake a hair early
     sandbox.inject(delay=0.5, path="/_sandbox/health")
     with pytest.raises(httpx.ReadTimeout):
         http.get("/_sandbox/health", timeout=0.1)
@@ -187,7 +187,7 @@ def test_delay_with_status(sandbox: Sandbox, http: httpx.Client) -> None:
     sandbox.inject(delay=0.2, status=504)
     began = time.perf_counter()
     assert http.get("/_sandbox/health").status_code == 504
-    assert time.perf_counter() - began >= 0.2
+    assert time.perf_counter() - began >= 0.19
 
 
 def test_trickle(sandbox: Sandbox, http: httpx.Client) -> None:
@@ -201,7 +201,7 @@ def test_trickle(sandbox: Sandbox, http: httpx.Client) -> None:
     body = b"".join(chunks)
     assert httpx.Response(200, content=body).json()["data"]["run_id"] == run_id
     pieces = (len(body) + 63) // 64
-    assert elapsed >= 0.01 * (pieces - 1)
+    assert elapsed >= 0.009 * (pieces - 1)
     assert len(chunks) > 1
 
 

@@ -88,6 +88,7 @@ async def test_async_spine_client_fixture(async_spine_client: Any,
     assert spine_sandbox.runs_created == 1
 
 
+@pytest.mark.slow
 def test_plugin_loads_by_name_in_a_fresh_pytest(tmp_path: Path) -> None:
     """A clean pytest session gets the fixtures and the marker from the plugin: through the
     ``pytest11`` entry point when the package is installed, else loaded by name with ``-p``."""
