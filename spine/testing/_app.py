@@ -46,6 +46,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _VALID_TEMPLATES = ", ".join(sorted(t.value for t in Template))
 _VALID_BLOCKS = ", ".join(sorted(b.value for b in BlockType))
 _SUPPORTED_EXT = ", ".join(sorted(IMAGE_EXTENSIONS | DOCUMENT_EXTENSIONS))
+_FIELDS = ("agent_instructions", "blocks", "files", "prompt", "template", "webhook_url")
 OUTCOMES = (RunStatus.COMPLETED.value, RunStatus.PARTIAL.value, RunStatus.FAILED.value)
 DEFAULT_API_KEY = "sk_spine_sandbox"
 KEY_PREFIX = "sk_spine_"
@@ -455,20 +456,30 @@ def _validate(form: ParsedForm, max_file_size: int) -> tuple[int, str] | None:
         if part.too_large:
             limit = format_size(max_file_size)
             return 413, f"File too large: {part.filename} exceeds the {limit} limit"
+    unknown = sorted(
+        {name for name in form.fields if name not in _FIELDS}
+        | {name for name in form.stray_file_fields if name not in _FIELDS}
+    )
+    if unknown:
+        return 400, f"Unknown field: {', '.join(unknown)}. Valid fields: {', '.join(_FIELDS)}"
     prompt = form.first("prompt")
     if prompt is None:
         return 400, "prompt is required"
     if not prompt.strip():
         return 400, "prompt must not be empty"
+    # The template is checked even when blocks are given (the contract makes it an enum);
+    # it only stops mattering for which blocks the run creates.
+    template = form.first("template")
+    if template and template not in {t.value for t in Template}:
+        return 400, f"Invalid template: {template}. Valid templates: {_VALID_TEMPLATES}"
     blocks_raw = form.first("blocks")
     if blocks_raw is not None:
         problem = _check_blocks(blocks_raw)
         if problem is not None:
             return 400, problem
-    else:
-        template = form.first("template")
-        if template and template not in {t.value for t in Template}:
-            return 400, f"Invalid template: {template}. Valid templates: {_VALID_TEMPLATES}"
+    webhook_url = form.first("webhook_url")
+    if webhook_url is not None and not _is_absolute_uri(webhook_url):
+        return 400, "Invalid webhook_url: must be an absolute URI"
     if form.stray_file_fields:
         return 400, (
             f"Unexpected file field: {form.stray_file_fields[0]}. "
@@ -480,6 +491,16 @@ def _validate(form: ParsedForm, max_file_size: int) -> tuple[int, str] | None:
         if part.extension not in IMAGE_EXTENSIONS | DOCUMENT_EXTENSIONS:
             return 400, f"Unsupported file type: {part.filename}. Supported types: {_SUPPORTED_EXT}"
     return None
+
+
+def _is_absolute_uri(value: str) -> bool:
+    """An RFC 3986 absolute URI (a scheme, then something), with no spaces or controls."""
+    if not value or any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+        return False
+    parts = urllib.parse.urlsplit(value)
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", parts.scheme)) and bool(
+        parts.netloc or parts.path
+    )
 
 
 def _check_blocks(raw: str) -> str | None:

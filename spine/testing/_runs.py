@@ -301,13 +301,18 @@ class Run:
         return "completed"
 
     def task_status(self, task: Task, status: str, f: float) -> str | None:
-        """The task's status, or None when it has not been spawned yet."""
+        """The task's status, or None when it has not been spawned yet.
+
+        Root (parent) tasks are the run's plan: they exist from creation, ``running`` until
+        their block is done. Persona and tool-call tasks appear when they start.
+        """
+        spawned = task.parent is None or f >= task.start
         if status == RunStatus.RUNNING:
-            if f < task.start:
+            if not spawned:
                 return None
             return "running" if f < task.end else "completed"
         if status == RunStatus.FAILED:
-            if f < task.start and not (task.node_id == self.failing_node and task.parent is None):
+            if not spawned:
                 return None
             return "completed" if task.end <= f else "error"
         failing = task.node_id == self.failing_node

@@ -188,8 +188,15 @@ def test_full_lifecycle_with_files(
 def test_tasks_view_while_running(sandbox: Sandbox, clock: ManualClock, http: httpx.Client) -> None:
     created = create(http, "Research electric bikes", template="deep_research")
     canvas_id = created["canvas_id"]
+    # At creation the plan exists: root tasks running, nothing below them yet.
     tree0 = http.get(f"/v1/canvas/{canvas_id}/tasks").json()["data"]
-    assert tree0["completed"] == [] and tree0["not_completed"] == []
+    assert tree0["completed"] == []
+    assert tree0["not_completed"]
+    assert all(t["task_type"] == "parent-task" and t["status"] == "running"
+               and t["children"] == [] for t in tree0["not_completed"])
+    first = get_run(http, created["run_id"])["progress"]
+    assert first["tasks_total"] == len(tree0["not_completed"])
+    assert first["tasks_completed"] == 0
     clock.advance(4.0)
     tree = http.get(f"/v1/canvas/{canvas_id}/tasks").json()["data"]
     statuses = {t["status"] for t in _walk(tree["completed"] + tree["not_completed"])}
@@ -223,8 +230,8 @@ def test_templates_shape_the_canvas(
 
 def test_blocks_override_template(sandbox: Sandbox, clock: ManualClock, http: httpx.Client) -> None:
     blocks = '["excel-block", "presentation-block", "image-block", "web-block"]'
-    # The template is ignored when blocks are given, even an invalid one.
-    created = create(http, "Quarterly numbers", template="nonsense", blocks=blocks)
+    # The template is ignored when blocks are given (but must still be a valid one).
+    created = create(http, "Quarterly numbers", template="memo", blocks=blocks)
     clock.advance(10.0)
     final = get_run(http, created["run_id"])
     assert final["blocks"] == ["excel-block", "presentation-block", "image-block", "web-block"]

@@ -167,6 +167,12 @@ def test_invalid_template(http: httpx.Client) -> None:
     assert error_of(response) == f"Invalid template: foo. Valid templates: {VALID_TEMPLATES}"
 
 
+def test_invalid_template_with_blocks(http: httpx.Client) -> None:
+    response = _post(http, {"prompt": "x", "template": "AAA", "blocks": '["web-block"]'})
+    assert response.status_code == 400
+    assert error_of(response).startswith("Invalid template: AAA. Valid templates: ")
+
+
 def test_unknown_block_type(http: httpx.Client) -> None:
     response = _post(http, {"prompt": "x", "blocks": '["my-block"]'})
     assert response.status_code == 400
@@ -212,10 +218,32 @@ def test_supported_file_types(sandbox: Sandbox, http: httpx.Client, name: str) -
     assert upload.filename == name
 
 
-def test_file_in_wrong_field(http: httpx.Client) -> None:
-    response = _post(http, {"prompt": "x"}, files=[("attachment", ("a.csv", b"1", "text/csv"))])
+@pytest.mark.parametrize("url", ["", "not a url", "example.com/hook", "//example.com/x"])
+def test_invalid_webhook_url(http: httpx.Client, url: str) -> None:
+    response = _post(http, {"prompt": "x", "webhook_url": url})
     assert response.status_code == 400
-    assert "Unexpected file field: attachment" in error_of(response)
+    assert error_of(response) == "Invalid webhook_url: must be an absolute URI"
+
+
+def test_valid_webhook_url_is_accepted_and_ignored(http: httpx.Client) -> None:
+    response = _post(http, {"prompt": "x", "webhook_url": "https://example.com/hooks?a=1"})
+    assert response.status_code == 200
+
+
+def test_file_in_wrong_field(http: httpx.Client) -> None:
+    response = _post(http, {"prompt": "x"}, files=[("template", ("a.csv", b"1", "text/csv"))])
+    assert response.status_code == 400
+    assert "Unexpected file field: template" in error_of(response)
+
+
+def test_unknown_fields_are_rejected(http: httpx.Client) -> None:
+    response = _post(http, {"promt": "typo", "colour": "red"},
+                     files=[("attachment", ("a.csv", b"1", "text/csv"))])
+    assert response.status_code == 400
+    assert error_of(response) == (
+        "Unknown field: attachment, colour, promt. Valid fields: agent_instructions, blocks, "
+        "files, prompt, template, webhook_url"
+    )
 
 
 def test_file_over_the_limit_is_413() -> None:
