@@ -204,8 +204,24 @@ class UploadFile:
 
 
 def _basename(name: str) -> str:
-    """The last path component, for both / and \\ separators (a server may be either)."""
-    return name.replace("\\", "/").rsplit("/", 1)[-1]
+    """The last path component, for both / and \\ separators (a server may be either), as
+    text that UTF-8 can carry.
+
+    A name that is not valid Unicode (a file on disk whose name is not UTF-8 comes back from
+    ``os.fsdecode`` with surrogate escapes, and a caller's str may hold lone surrogates) has
+    those characters replaced by U+FFFD: the file is still sent, under a readable name, instead
+    of failing deep in the HTTP layer.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    try:
+        base.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = base.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = base.encode("utf-8", "replace")
+        base = raw.decode("utf-8", "replace")
+    return base
 
 
 def _is_file_object(value: object) -> bool:
@@ -260,6 +276,11 @@ def _check_content_type(where: str, content_type: object, filename: str) -> str:
         return guess_content_type(filename)
     if "\r" in value or "\n" in value:
         raise ValueError(f"{where}: content_type must not contain line breaks")
+    if not all(" " <= c <= "~" or c == "\t" for c in value):
+        raise ValueError(
+            f"{where}: content_type must be printable ASCII (such as 'application/pdf'),"
+            f" got {value!r}"
+        )
     return value
 
 

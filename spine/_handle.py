@@ -43,6 +43,13 @@ def _after_error(poller: Poller, run_id: str, exc: SpineError) -> float:
     return decision.seconds
 
 
+def _start_poll(poller: Poller, run_id: str, failure: SpineError | None) -> None:
+    """Raise the wait's timeout when no time is left for another poll (from the last failure)."""
+    timed_out = poller.start_poll()
+    if timed_out is not None:
+        raise timed_out.error(run_id) from failure
+
+
 def _terminal(decision: Done | Failed | Sleep | TimedOut, run_id: str) -> bool:
     if isinstance(decision, TimedOut):
         raise decision.error(run_id)
@@ -133,12 +140,16 @@ class RunHandle(_HandleState):
             clock=self._client._settings.clock,
         )
         sleep = self._client._sleep
+        failure: SpineError | None = None
         while True:
+            _start_poll(poller, self.run_id, failure)
             try:
-                run = self._poll(poller.deadline)
+                run = self._poll(poller.request_deadline)
             except _TRANSIENT as exc:
+                failure = exc
                 sleep(_after_error(poller, self.run_id, exc))
                 continue
+            failure = None
             decision = poller.observe(run)
             if _terminal(decision, self.run_id):
                 return run
@@ -217,12 +228,16 @@ class AsyncRunHandle(_HandleState):
             clock=self._client._settings.clock,
         )
         sleep = self._client._sleep
+        failure: SpineError | None = None
         while True:
+            _start_poll(poller, self.run_id, failure)
             try:
-                run = await self._poll(poller.deadline)
+                run = await self._poll(poller.request_deadline)
             except _TRANSIENT as exc:
+                failure = exc
                 await sleep(_after_error(poller, self.run_id, exc))
                 continue
+            failure = None
             decision = poller.observe(run)
             if _terminal(decision, self.run_id):
                 return run

@@ -144,7 +144,27 @@ class Poller:
             )
         self._clock = clock
         self._interval = self.poll_interval
+        self._polls = 0
         self.deadline: float | None = None if self.timeout is None else clock() + self.timeout
+
+    def start_poll(self) -> TimedOut | None:
+        """Call before each poll: TimedOut when no time is left for another one.
+
+        The first poll is always made. A later one is not started at or after the deadline: a
+        request with no time left could not succeed, and the wait's timeout is then raised from
+        the last failure instead (a 429, a dropped connection...), which says what went wrong.
+        """
+        if self._polls and self.deadline is not None and self.remaining() <= 0:
+            return TimedOut(self.timeout if self.timeout is not None else 0.0)
+        self._polls += 1
+        return None
+
+    @property
+    def request_deadline(self) -> float | None:
+        """The deadline each poll's HTTP request (retries included) must meet: the wait's own.
+        ``timeout=0`` ("check once") gives its single request the client's own timeout instead,
+        as a request with no time at all could never answer."""
+        return None if self.timeout == 0 else self.deadline
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative; ``math.inf`` without one)."""

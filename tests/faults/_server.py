@@ -15,6 +15,8 @@ until :meth:`FaultServer.finish` is called. ``runs`` counts the runs created on 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gzip
 import json
 import socket
@@ -93,10 +95,8 @@ class FaultServer:
         with self._lock:
             conns = list(self._conns)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
         for thread in self._threads:
             thread.join(timeout=5)
@@ -204,9 +204,9 @@ class FaultServer:
             with self._lock:
                 self._threads.append(thread)
 
-    def _read_request(self, conn: socket.socket, buffer: bytes, number: int) -> tuple[
-        Request | None, bytes
-    ]:
+    def _read_request(
+        self, conn: socket.socket, buffer: bytes, number: int
+    ) -> tuple[Request | None, bytes]:
         parser = h11.Connection(h11.SERVER)
         if buffer:
             parser.receive_data(buffer)
@@ -257,10 +257,8 @@ class FaultServer:
                 if not keep:
                     return
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
 
 # ----------------------------------------------------------------------------- behaviours
@@ -312,8 +310,10 @@ def status(
     def run(server: FaultServer, sock: socket.socket, request: Request) -> bool:
         if act:
             server.act(request)
-        payload = body if body is not None else _envelope_bytes(
-            {"success": False, "error": f"injected {code}"}
+        payload = (
+            body
+            if body is not None
+            else _envelope_bytes({"success": False, "error": f"injected {code}"})
         )
         sock.sendall(http_response(code, payload, headers))
         return True
@@ -343,9 +343,7 @@ def reset_mid_body(*, act: bool = True, fraction: float = 0.5) -> Behaviour:
     """Send the headers and part of the real answer, then reset the connection."""
 
     def run(server: FaultServer, sock: socket.socket, request: Request) -> bool:
-        status_code, envelope = (
-            server.act(request) if act else (200, {"success": True, "data": {}})
-        )
+        status_code, envelope = server.act(request) if act else (200, {"success": True, "data": {}})
         raw = http_response(status_code, _envelope_bytes(envelope))
         head, _, body = raw.partition(b"\r\n\r\n")
         sock.sendall(head + b"\r\n\r\n" + body[: int(len(body) * fraction)])
@@ -363,22 +361,21 @@ def stall(*, after_headers: bool = False, act: bool = False) -> Behaviour:
         if act:
             server.act(request)
         if after_headers:
-            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 100\r\n\r\n{")
+            sock.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
         server.sleep(60)
         return False
 
     return run
 
 
-def trickle(
-    *, interval: float, chunk: int = 1, headers_too: bool = False, act: bool = False
-) -> Behaviour:
+def trickle(*, interval: float, chunk: int = 1, headers_too: bool = False) -> Behaviour:
     """Send the real answer ``chunk`` bytes at a time, ``interval`` seconds apart (the body
     only, or the whole response with ``headers_too``), until done or the client leaves."""
 
     def run(server: FaultServer, sock: socket.socket, request: Request) -> bool:
-        status_code, envelope = server.act(request) if act else server.act(request)
+        status_code, envelope = server.act(request)
         raw = http_response(status_code, _envelope_bytes(envelope) + b" " * 4096)
         start = 0 if headers_too else raw.index(b"\r\n\r\n") + 4
         sock.sendall(raw[:start])
@@ -412,15 +409,20 @@ def redirect(location: str, code: int = 307) -> Behaviour:
     )
 
 
-def gzip_bomb(expanded: int) -> Behaviour:
-    """A 200 whose gzip body expands to ``expanded`` zero bytes (sent in a streamed way)."""
+@functools.lru_cache(maxsize=2)
+def _bomb(expanded: int) -> bytes:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
     pieces = []
     block = b"\0" * (1024 * 1024)
     for _ in range(expanded // len(block)):
         pieces.append(compressor.compress(block))
     pieces.append(compressor.flush())
-    payload = b"".join(pieces)
+    return b"".join(pieces)
+
+
+def gzip_bomb(expanded: int) -> Behaviour:
+    """A 200 whose gzip body expands to ``expanded`` zero bytes."""
+    payload = _bomb(expanded)
 
     def run(server: FaultServer, sock: socket.socket, request: Request) -> bool:
         headers = [("Content-Encoding", "gzip")]

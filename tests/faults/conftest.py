@@ -31,13 +31,23 @@ class Api:
         self.mode = mode
         self.runner = runner
         self.sleeps: list[float] = []
+        self.fake_now = 1000.0
         self._clients: list[Any] = []
+
+    def fake_clock(self) -> float:
+        return self.fake_now
+
+    def _fake_sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.fake_now += seconds
 
     @property
     def is_async(self) -> bool:
         return self.mode == "async"
 
     def client(self, *, real_sleep: bool = False, **kwargs: Any) -> Any:
+        """A client; unless ``real_sleep``, its sleeps only advance a fake clock (``fake_now``)
+        that the client also reads, so retries and wait() deadlines run without waiting."""
         kwargs.setdefault("api_key", KEY)
         kwargs.setdefault("retry_policy", RETRY)
         cls = spine.AsyncSpineClient if self.is_async else spine.SpineClient
@@ -45,12 +55,13 @@ class Api:
         if not real_sleep:
             if self.is_async:
 
-                async def record_async(seconds: float) -> None:
-                    self.sleeps.append(seconds)
+                async def sleep_async(seconds: float) -> None:
+                    self._fake_sleep(seconds)
 
-                client._sleep = record_async
+                client._sleep = sleep_async
             else:
-                client._sleep = self.sleeps.append
+                client._sleep = self._fake_sleep
+            client._settings.clock = self.fake_clock
         self._clients.append(client)
         return client
 
