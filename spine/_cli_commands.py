@@ -141,11 +141,22 @@ def _sandbox(args: argparse.Namespace, out: Output) -> Iterator[tuple[str, str]]
 
     if importlib.util.find_spec("python_multipart") is None:
         raise UsageError("--sandbox needs the sandbox extra: pip install 'spine-python[sandbox]'")
+    import logging
+
     from spine.testing import Sandbox
 
-    with Sandbox(run_duration=args.sandbox_duration) as box:
-        out.note(f"Using an embedded sandbox at {box.url}: simulated runs, offline and free.")
-        yield box.url, box.api_key
+    # Stopping the embedded server while a connection task is being cancelled makes asyncio
+    # log a CancelledError traceback (Python 3.11 streams); that is noise, not a failure.
+    asyncio_log = logging.getLogger("asyncio")
+    level = asyncio_log.level
+    if not getattr(args, "debug", False):
+        asyncio_log.setLevel(logging.CRITICAL)
+    try:
+        with Sandbox(run_duration=args.sandbox_duration) as box:
+            out.note(f"Using an embedded sandbox at {box.url}: simulated runs, offline and free.")
+            yield box.url, box.api_key
+    finally:
+        asyncio_log.setLevel(level)
 
 
 # ----------------------------------------------------------------------------- following a run
@@ -223,7 +234,7 @@ def _pause(
     end = clock() + seconds
     while True:
         left = end - clock()
-        if left <= 0:
+        if left <= 1e-6:  # float dust from adding up the ticks
             return
         sleep(min(0.1, left))
         display.tick()
