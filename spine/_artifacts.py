@@ -808,7 +808,8 @@ async def _afetch(
                 transfer.open(response.headers)
                 async for chunk in response.aiter_bytes(CHUNK_SIZE):
                     transfer.feed(chunk)
-                return transfer.commit()
+                # fsync and rename can block on a slow disk: keep them off the event loop.
+                return await asyncio.to_thread(transfer.commit)
             finally:
                 await response.aclose()
     except httpx.HTTPError as exc:

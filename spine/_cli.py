@@ -237,10 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--sandbox-duration",
-        type=_seconds,
-        default=3.0,
+        type=_positive,
         metavar="S",
-        help="how long a sandbox run takes (default 3)",
+        help="with --sandbox: how long a run takes (default 3)",
     )
 
     status = commands.add_parser(

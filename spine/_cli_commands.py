@@ -152,7 +152,7 @@ def _sandbox(args: argparse.Namespace, out: Output) -> Iterator[tuple[str, str]]
     if not getattr(args, "debug", False):
         asyncio_log.setLevel(logging.CRITICAL)
     try:
-        with Sandbox(run_duration=args.sandbox_duration) as box:
+        with Sandbox(run_duration=args.sandbox_duration or 3.0) as box:
             out.note(f"Using an embedded sandbox at {box.url}: simulated runs, offline and free.")
             yield box.url, box.api_key
     finally:
@@ -405,6 +405,8 @@ def _blocks(values: list[str]) -> list[str] | None:
 def cmd_run(args: argparse.Namespace, out: Output) -> int:
     if args.download and not args.wait:
         raise UsageError("--download needs the run to end: drop --no-wait")
+    if args.sandbox_duration is not None and not args.sandbox:
+        raise UsageError("--sandbox-duration only applies with --sandbox")
     prompt = _read_prompt(args.prompt)
     files = _check_files(args.file)
     blocks = _blocks(args.block)
@@ -420,7 +422,8 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
         args.current_run_id = handle.run_id
         out.note(f"Created run {handle.run_id}")
         if handle.canvas_id:
-            out.note(f"Canvas: {canvas_url(handle.canvas_id)}")
+            where = " (a sandbox canvas: not on the web app)" if args.sandbox else ""
+            out.note(f"Canvas: {canvas_url(handle.canvas_id)}{where}")
         if not args.wait:
             if out.json:
                 data: dict[str, Any] = (

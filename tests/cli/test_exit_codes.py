@@ -56,6 +56,7 @@ def test_1_other_error_run_still_running(tmp_path: Path) -> None:
         (("run", "x", "--file", "/"), "is a directory"),
         (("run", "x", "--no-wait", "--download", "out"), "--download needs the run to end"),
         (("run", "x", "--block", ","), "--block needs a block type"),
+        (("run", "x", "--sandbox-duration", "1"), "only applies with --sandbox"),
         (("run", "   "), "prompt must not be empty"),
         (("run", "-"), "prompt read from stdin is empty"),
         (("status", ".."), "is not a valid id"),
