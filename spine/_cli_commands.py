@@ -140,7 +140,7 @@ def _sandbox(args: argparse.Namespace, out: Output) -> Iterator[tuple[str, str]]
     import importlib.util
 
     if importlib.util.find_spec("python_multipart") is None:
-        raise UsageError("--sandbox needs the sandbox extra: pip install 'spine-python[sandbox]'")
+        raise CommandError("--sandbox needs the sandbox extra: pip install 'spine-python[sandbox]'")
     import logging
 
     from spine.testing import Sandbox

@@ -93,3 +93,19 @@ def test_python_dash_m_spine() -> None:
         )
         assert result.returncode == 2, result.stderr  # one set of classes, however started
     assert spine_command()
+
+
+def test_sandbox_without_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object, **kwargs: object) -> object:
+        return None if name == "python_multipart" else real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert main(["run", "x", "--sandbox"]) == 1
+    err = capsys.readouterr().err
+    assert "pip install 'spine-python[sandbox]'" in err and err.count("\n") == 1
