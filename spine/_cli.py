@@ -389,7 +389,11 @@ def _report(exc: BaseException, args: argparse.Namespace, code: int) -> None:
     if getattr(args, "json", False):
         import json
 
-        print(json.dumps(_error_json(exc, code), indent=2), flush=True)
+        document = _error_json(exc, code)
+        run_id = getattr(args, "current_run_id", None)
+        if run_id and "run_id" not in document["error"]:
+            document["error"]["run_id"] = run_id  # e.g. a download failed after the run ended
+        print(json.dumps(document, indent=2), flush=True)
 
 
 # ----------------------------------------------------------------------------- main

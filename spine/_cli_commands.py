@@ -261,7 +261,11 @@ def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, 
         details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
         if out.json:
             out.document(_run_document(run))
-        print(f"spine: run {run.run_id} failed: {details}", file=out.stderr, flush=True)
+        print(
+            f"spine {args.command}: error: Run {run.run_id} failed: {details}",
+            file=out.stderr,
+            flush=True,
+        )
         if link:
             out.note(f"Canvas: {link}")
         return EXIT_FAILED
@@ -495,7 +499,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
         if run.status == RunStatus.FAILED:
             details = "; ".join(printable(e.error) for e in run.errors or []) or "no detail"
             print(
-                f"spine download: run {run.run_id} failed, it has no artifacts: {details}",
+                f"spine download: error: Run {run.run_id} failed, it has no artifacts: {details}",
                 file=out.stderr,
                 flush=True,
             )

@@ -152,10 +152,12 @@ def test_9_download_error_after_one_refresh(
     sandbox.clear_requests()
     fault = sandbox.inject(path="/files/*", status=403, error="Download link expired", times=None)
     try:
-        result = run_spine("download", run_id, str(tmp_path), env=env)
+        result = run_spine("download", run_id, str(tmp_path), "--json", env=env)
     finally:
         sandbox.faults.remove(fault)
     assert result.code == 9
+    error = json.loads(result.stdout)["error"]
+    assert error["exit_code"] == 9 and error["run_id"] == run_id
     (line,) = result.error_lines()
     assert "refused" in line and "HTTP 403" in line and "fetch the run again" in line
     assert "signature=" not in result.stderr  # the pre-signed query never reaches a message

@@ -129,8 +129,8 @@ def test_failed(env: dict[str, str]) -> None:
     result = run_spine("run", "Everything fails [sandbox:failed]", *FAST, env=env)
     assert result.code == 4
     assert result.stdout == ""
-    (line,) = [ln for ln in result.stderr.splitlines() if "failed:" in ln]
-    assert line.startswith("spine: run ") and "failed" in line
+    (line,) = result.error_lines()
+    assert line.startswith("spine run: error: Run ") and "failed: " in line
 
     as_json = run_spine("run", "Everything fails [sandbox:failed]", "--json", *FAST, env=env)
     assert as_json.code == 4

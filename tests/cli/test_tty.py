@@ -106,4 +106,6 @@ def test_quiet_on_a_terminal_shows_nothing_but_errors() -> None:
     assert code == 4
     assert out == ""
     lines = [ln for ln in tty.replace("\r", "").splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("spine: run ") and "failed" in lines[0]
+    assert (
+        len(lines) == 1 and lines[0].startswith("spine run: error: Run ") and "failed" in lines[0]
+    )
