@@ -35,6 +35,7 @@ from spine.testing._runs import (
     Run,
     Upload,
     build_run,
+    file_kind,
     parse_outcome_marker,
 )
 
@@ -359,7 +360,8 @@ class SandboxApp:
                 size=f.size,
                 sha256=f.sha256,
                 block_type=(
-                    BlockType.IMAGE.value if f.extension in IMAGE_EXTENSIONS
+                    BlockType.IMAGE.value
+                    if file_kind(f.extension, f.content_type) == "image"
                     else BlockType.FILE.value
                 ),
                 preview=f.preview(),
@@ -373,7 +375,7 @@ class SandboxApp:
                 if stored is not None:
                     if stored.digest != digest:
                         return _error(
-                            400,
+                            409,
                             f"Idempotency-Key {idem!r} was already used with a different "
                             "request; send a new key for a new run",
                             rid,
@@ -488,7 +490,7 @@ def _validate(form: ParsedForm, max_file_size: int) -> tuple[int, str] | None:
     if "files" in form.fields:
         return 400, "files must be file uploads (parts with a filename)"
     for part in form.files:
-        if part.extension not in IMAGE_EXTENSIONS | DOCUMENT_EXTENSIONS:
+        if file_kind(part.extension, part.content_type) is None:
             return 400, f"Unsupported file type: {part.filename}. Supported types: {_SUPPORTED_EXT}"
     return None
 

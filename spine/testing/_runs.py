@@ -22,12 +22,15 @@ from spine.testing._artifacts import ARTIFACT_KINDS, SUMMARY_KIND, ArtifactKind,
 
 __all__ = [
     "DOCUMENT_EXTENSIONS",
+    "DOCUMENT_MEDIA_TYPES",
     "IMAGE_EXTENSIONS",
+    "IMAGE_MEDIA_TYPES",
     "TEMPLATE_BLOCKS",
     "Artifact",
     "Run",
     "Upload",
     "build_run",
+    "file_kind",
 ]
 
 TEMPLATE_BLOCKS: dict[Template, tuple[BlockType, ...]] = {
@@ -89,6 +92,38 @@ IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "webp", "svg"})
 DOCUMENT_EXTENSIONS = frozenset(
     {"pdf", "docx", "xlsx", "csv", "txt", "md", "markdown", "yaml", "yml", "json", "zip"}
 )
+# A part whose name has no known extension is judged by its declared media type instead.
+IMAGE_MEDIA_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"}
+)
+DOCUMENT_MEDIA_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/csv",
+        "text/plain",
+        "text/markdown",
+        "application/yaml",
+        "text/yaml",
+        "application/json",
+        "application/zip",
+    }
+)
+
+
+def file_kind(extension: str, content_type: str) -> str | None:
+    """``"image"``, ``"document"`` or None (unsupported), by extension, else by media type."""
+    if extension in IMAGE_EXTENSIONS:
+        return "image"
+    if extension in DOCUMENT_EXTENSIONS:
+        return "document"
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in IMAGE_MEDIA_TYPES:
+        return "image"
+    if media in DOCUMENT_MEDIA_TYPES:
+        return "document"
+    return None
 
 _GATHER = frozenset(
     {

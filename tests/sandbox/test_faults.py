@@ -33,11 +33,11 @@ def test_same_idempotency_key_returns_the_same_run(sandbox: Sandbox, http: httpx
     assert log[0].run_id == log[1].run_id == first.json()["data"]["run_id"]
 
 
-def test_reused_key_with_a_different_request_is_400(sandbox: Sandbox, http: httpx.Client) -> None:
+def test_reused_key_with_a_different_request_is_409(sandbox: Sandbox, http: httpx.Client) -> None:
     headers = {"Idempotency-Key": "key-2"}
     assert http.post("/v1/run", data={"prompt": "a"}, headers=headers).status_code == 200
     other = http.post("/v1/run", data={"prompt": "b"}, headers=headers)
-    assert other.status_code == 400
+    assert other.status_code == 409
     assert "Idempotency-Key 'key-2' was already used with a different request" in error_of(other)
     assert sandbox.runs_created == 1
 
@@ -48,7 +48,7 @@ def test_idempotency_digest_covers_file_bytes(sandbox: Sandbox, http: httpx.Clie
     two = [("files", ("a.csv", b"1,2,4", "text/csv"))]
     assert http.post("/v1/run", data={"prompt": "a"}, files=one, headers=headers).status_code == 200
     changed = http.post("/v1/run", data={"prompt": "a"}, files=two, headers=headers)
-    assert changed.status_code == 400
+    assert changed.status_code == 409
     assert sandbox.runs_created == 1
 
 

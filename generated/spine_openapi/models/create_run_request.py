@@ -18,7 +18,7 @@ class CreateRunRequest:
     """The form fields of `POST /v1/run`.
 
     Attributes:
-        prompt (str): What the agents should do. Must not be empty.
+        prompt (str): What the agents should do. Must not be empty or only white space.
         template (Template | Unset): An opinionated set of block types for the run. `auto` (the default) allows all 17
             block types. Ignored when `blocks` is given (precedence: blocks > template > auto).
         blocks (str | Unset): A JSON-encoded, non-empty array of block-type strings that overrides the template,
@@ -30,7 +30,9 @@ class CreateRunRequest:
             instead. Accepted for forward compatibility.
         files (list[File] | Unset): Files for the agents, one `files` part per file. Images (PNG, JPEG, GIF, WEBP,
             SVG) become `image-block`s; documents (PDF, DOCX, XLSX, CSV, TXT, MD, YAML, JSON,
-            ZIP) become indexed `file-block`s.
+            ZIP) become indexed `file-block`s. A file is recognised by its name's extension,
+            else by its part's media type; any other file is rejected with 400, and a file over
+            the server's size limit with 413.
     """
 
     prompt: str
