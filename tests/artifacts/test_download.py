@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -377,3 +378,40 @@ def test_request_log_shows_signature_only_on_the_wire(
     ((request, _),) = httpserver.log
     assert isinstance(request, Request)
     assert request.args["X-Amz-Signature"] == "topsecret"
+
+
+def test_async_batch_failure_cancels_the_others_and_cleans_up(tmp_path: Path) -> None:
+    import asyncio
+
+    started = asyncio.Event()
+
+    class Slow(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b"s" * 1000
+            started.set()
+            await asyncio.sleep(30)  # cancelled long before this ends
+            yield b"never"
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/slow":
+            return httpx.Response(200, stream=Slow())
+        await started.wait()  # fail only once the slow download has a temporary file
+        return httpx.Response(410, text="gone")
+
+    result = RunResult(
+        final_output="x",
+        artifacts=[
+            artifact("https://storage.example/slow", name="slow.bin", id="1"),
+            artifact("https://storage.example/gone", name="gone.bin", id="2"),
+        ],
+    )
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            await result.adownload_all(tmp_path, http_client=client)
+
+    t0 = time.monotonic()
+    with pytest.raises(ArtifactLinkExpiredError):
+        asyncio.run(go())
+    assert time.monotonic() - t0 < 10  # the slow download was cancelled, not waited for
+    assert os.listdir(tmp_path) == []
