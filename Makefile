@@ -40,5 +40,8 @@ check-generated: $(NOX)
 
 check: check-generated test
 
+bench: $(NOX)
+	$(NOX) -s bench
+
 clean:
 	rm -rf .nox build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -59,3 +59,14 @@ def demo(session: nox.Session) -> None:
     """The README's main job: a real end-to-end run through the SDK against the sandbox."""
     session.install(".[sandbox]")
     session.run("python", "examples/demo.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """make bench: this SDK vs the official spine-sdk 0.2.0 vs raw httpx, one table.
+
+    The official SDK also imports as ``spine``, so the benchmark installs it in a venv of its
+    own (.bench/official); results land in .bench/results.json. See benchmarks/README.md.
+    """
+    session.install(".[sandbox]")
+    session.run("python", "-m", "benchmarks", *session.posargs)

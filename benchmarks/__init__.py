@@ -1,0 +1,1 @@
+"""Reproducible performance figures for the SDK: ``make bench`` (see README.md here)."""

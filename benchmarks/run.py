@@ -1,0 +1,303 @@
+"""Run every figure, print one table, write ``.bench/results.json``.
+
+    python -m benchmarks                    # everything (what ``make bench`` runs)
+    python -m benchmarks --only import,cli  # some of: percall, import, upload, wait, cli, schedule
+    python -m benchmarks --strict           # exit 1 when a target is missed
+
+Run it with the interpreter of an environment where this project is installed (``nox -s bench``
+makes one); the official ``spine-sdk`` gets a virtualenv of its own under ``.bench/official``.
+Progress goes to stderr, the table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import cli_help, concurrent_wait, import_time, percall, schedule, upload
+from benchmarks._common import BENCH_DIR, Pythons, log
+from benchmarks._official import OFFICIAL, ensure_official_python
+
+FIGURES: dict[str, Callable[[Pythons], dict[str, Any]]] = {
+    "percall": percall.measure,
+    "import": import_time.measure,
+    "upload": upload.measure,
+    "wait": concurrent_wait.measure,
+    "cli": cli_help.measure,
+    "schedule": schedule.measure,
+}
+
+Row = tuple[str, str, str, str, str, str, str]
+HEADER: Row = ("figure", "ours", "official", "raw httpx / baseline", "ratio", "target", "result")
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def rows_percall(r: dict[str, Any]) -> list[Row]:
+    over, cpu = r["median_overhead_us"], r["median_cpu_us"]
+    return [
+        (
+            "runs.get: client CPU over raw httpx, µs/call",
+            f"{over['ours']:.0f}",
+            f"{over['official']:.0f}",
+            f"{cpu['raw']:.0f} µs/call itself",
+            f"{r['ratio']:.2f}x official",
+            "<= 0.50x official",
+            verdict(r["pass"]),
+        ),
+    ]
+
+
+def rows_import(r: dict[str, Any]) -> list[Row]:
+    added = r["added_ms"]
+    ours, official = added["ours"], added["official"]
+    cls = "from spine import SpineClient"
+    cls_ratio = ours[cls] / official[cls] if official[cls] > 0 else float("inf")
+    return [
+        (
+            "import spine: ms over a bare interpreter",
+            f"{ours['import spine']:.1f}",
+            f"{official['import spine']:.1f}",
+            "-",
+            f"{r['ratio']:.2f}x official",
+            "<= 0.50x official",
+            verdict(r["pass"]),
+        ),
+        (
+            "  (info) from spine import SpineClient, ms",
+            f"{ours[cls]:.1f}",
+            f"{official[cls]:.1f}",
+            "-",
+            f"{cls_ratio:.2f}x official",
+            "-",
+            "info",
+        ),
+    ]
+
+
+def rows_upload(r: dict[str, Any]) -> list[Row]:
+    growth, speed = r["growth_mib"], r["mib_per_s"]
+    whole = f"{r['complete_bodies_at_sink']}/{r['expected_bodies']} bodies whole"
+    return [
+        (
+            "upload 256 MiB: peak RSS growth, MiB",
+            f"{growth['ours']:.1f}",
+            f"{growth['official']:.1f}",
+            f"{growth['raw']:.1f}",
+            "-",
+            "<= 64 MiB",
+            verdict(r["pass_growth"]),
+        ),
+        (
+            "upload 256 MiB: throughput, MiB/s",
+            f"{speed['ours']:.0f}",
+            f"{speed['official']:.0f}",
+            f"{speed['raw']:.0f}",
+            f"{r['throughput_ratio_vs_raw']:.2f}x raw",
+            ">= 0.80x raw",
+            verdict(r["pass_throughput"]),
+        ),
+        ("  (info) sink received", whole, "", "", "", "", "info"),
+    ]
+
+
+def rows_wait(r: dict[str, Any]) -> list[Row]:
+    res = r["results"]
+    o, f, w = res["ours"], res["official"], res["raw"]
+    label = f"{r['runs']:,} concurrent wait()"
+    o_rounds, w_rounds = len(o["rounds"]), len(w["rounds"])
+
+    def errors(x: dict[str, Any]) -> str:
+        return str(x["errors"] + x["server_errors"])
+
+    return [
+        (f"{label}: errors", errors(o), errors(f), errors(w), "-", "0",
+         verdict(r["pass_errors"])),
+        (
+            f"{label}: peak RSS, MiB",
+            f"{o['peak_rss_mib']:.0f}",
+            f"{f['peak_rss_mib']:.0f}",
+            f"{w['peak_rss_mib']:.0f}",
+            "-",
+            "<= 200 MiB",
+            verdict(r["pass_rss"]),
+        ),
+        (
+            f"{label}: client CPU per poll, µs",
+            f"{o['cpu_us_per_poll']:.0f}",
+            f"{f['cpu_us_per_poll']:.0f}",
+            f"{w['cpu_us_per_poll']:.0f}",
+            f"{r['cpu_per_poll_ratio_vs_raw']:.2f}x raw",
+            "<= 1.20x raw",
+            verdict(r["pass_cpu"]),
+        ),
+        (
+            "  (info) wall s per round, polls per run",
+            f"{o['wall_s']:.1f} s, {o['polls_per_run']:.1f}",
+            f"{f['wall_s']:.1f} s, {f['polls_per_run']:.1f}",
+            f"{w['wall_s']:.1f} s, {w['polls_per_run']:.1f}",
+            "-",
+            "-",
+            "info",
+        ),
+        (
+            "  (info) CPU per poll in each round, µs",
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in o["rounds"]),
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in f["rounds"]),
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in w["rounds"]),
+            f"{o_rounds}+{w_rounds} rounds",
+            "-",
+            "info",
+        ),
+    ]
+
+
+def rows_cli(r: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            "spine --help: wall ms (median)",
+            f"{r['median_ms']:.0f}",
+            "no CLI",
+            "-",
+            "-",
+            "< 300 ms",
+            verdict(r["pass"]),
+        )
+    ]
+
+
+def rows_schedule(r: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for label, seconds in r["lengths_s"].items():
+        key = str(seconds)
+        ours = r["ours"]["runs"][key]["polls"]
+        official = r["official"]["runs"][key]["polls"]
+        fixed = r["fixed_5s"]["runs"][key]["polls"]
+        rows.append(
+            (
+                f"polls by wait() for a {label} run",
+                str(ours),
+                str(official),
+                f"{fixed} (fixed 5 s)",
+                f"{ours / fixed:.2f}x fixed",
+                "reported",
+                "info",
+            )
+        )
+    return rows
+
+
+ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
+    "percall": rows_percall,
+    "import": rows_import,
+    "upload": rows_upload,
+    "wait": rows_wait,
+    "cli": rows_cli,
+    "schedule": rows_schedule,
+}
+
+
+def render(rows: list[Row]) -> str:
+    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
+
+    def line(row: Row) -> str:
+        return " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(HEADER), rule, *(line(row) for row in rows)])
+
+
+def footnotes(results: dict[str, Any], elapsed: float) -> list[str]:
+    notes = []
+    versions = results.get("percall", {}).get("versions")
+    if versions:
+        notes.append(
+            f"versions: ours {versions['ours']}, official {versions['official']}, "
+            f"raw {versions['raw']} (same httpx and pydantic in both venvs)"
+        )
+    sched = results.get("schedule")
+    if sched:
+        sleeps = ", ".join(f"{s:g}" for s in sched["ours"]["sleeps"])
+        notes.append(
+            f"default wait() schedule (both SDKs): poll, then sleep {sleeps}, ... s "
+            "(2 s doubling to 30 s); timeout lifted so long runs are followed to the end"
+        )
+    wait = results.get("wait")
+    if wait:
+        notes.append(
+            f"concurrent wait(): sandbox run_duration={wait['run_duration_s']:g} s, "
+            f"poll_interval={wait['poll_interval_s']:g} s doubling to "
+            f"{wait['max_poll_interval_s']:g} s; polls counted in the sandbox's request log"
+        )
+    notes.append(
+        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{platform.machine()}; total time {elapsed:.0f} s; details in .bench/results.json"
+    )
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", help=f"comma-separated figures among {', '.join(FIGURES)}")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    names = list(FIGURES) if not args.only else [n.strip() for n in args.only.split(",")]
+    unknown = [n for n in names if n not in FIGURES]
+    if unknown:
+        parser.error(f"unknown figure(s): {', '.join(unknown)}")
+
+    began = time.perf_counter()
+    pythons = Pythons(ours=sys.executable, official=ensure_official_python())
+    results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in names:
+        started = time.perf_counter()
+        try:
+            results[name] = FIGURES[name](pythons)
+        except Exception:  # one broken figure must not hide the others
+            errors[name] = traceback.format_exc()
+            log(f"{name} FAILED to run:\n{errors[name]}")
+        else:
+            results[name]["seconds"] = time.perf_counter() - started
+            log(f"{name} done in {results[name]['seconds']:.0f} s")
+    elapsed = time.perf_counter() - began
+
+    rows: list[Row] = []
+    for name in names:
+        if name in results:
+            rows += ROWS[name](results[name])
+        else:
+            rows.append((f"{name}: did not run (see stderr)", "", "", "", "", "", "ERROR"))
+    print(f"Spine SDK benchmarks: this SDK vs the official {OFFICIAL} vs raw httpx")
+    print()
+    print(render(rows))
+    print()
+    for note in footnotes(results, elapsed):
+        print(f"* {note}")
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    out = BENCH_DIR / "results.json"
+    payload = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "elapsed_s": elapsed,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "interpreters": {"ours": pythons.ours, "official": pythons.official},
+        "results": results,
+        "errors": errors,
+    }
+    out.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    missed = [row[0].strip() for row in rows if row[-1] == "FAIL"]
+    if errors:
+        return 1
+    return 1 if (args.strict and missed) else 0
