@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING, Any
 from spine._version import __version__
 
 if TYPE_CHECKING:
+    from spine._artifacts import (
+        ArtifactDownloadError,
+        ArtifactLinkExpiredError,
+        ArtifactSizeMismatchError,
+    )
     from spine._client import AsyncSpineClient, SpineClient
     from spine._enums import BlockType, RunStatus, TaskType, Template
     from spine._exceptions import (
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
         WebhookSignatureError,
     )
     from spine._handle import AsyncRunHandle, RunHandle
+    from spine._links import canvas_url
     from spine._models import (
         CanvasDAG,
         CanvasEdge,
@@ -53,6 +59,9 @@ if TYPE_CHECKING:
     from spine._retry import RetryPolicy
 
 _EXPORTS: dict[str, str] = {
+    "ArtifactDownloadError": "spine._artifacts",
+    "ArtifactLinkExpiredError": "spine._artifacts",
+    "ArtifactSizeMismatchError": "spine._artifacts",
     "AsyncRunHandle": "spine._handle",
     "AsyncSpineClient": "spine._client",
     "AuthenticationError": "spine._exceptions",
@@ -88,9 +97,13 @@ _EXPORTS: dict[str, str] = {
     "UnexpectedResponseError": "spine._exceptions",
     "WebhookEvent": "spine._models",
     "WebhookSignatureError": "spine._exceptions",
+    "canvas_url": "spine._links",
 }
 
 __all__ = [
+    "ArtifactDownloadError",
+    "ArtifactLinkExpiredError",
+    "ArtifactSizeMismatchError",
     "AsyncRunHandle",
     "AsyncSpineClient",
     "AuthenticationError",
@@ -127,6 +140,7 @@ __all__ = [
     "WebhookEvent",
     "WebhookSignatureError",
     "__version__",
+    "canvas_url",
 ]
 
 

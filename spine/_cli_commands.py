@@ -137,26 +137,11 @@ def _client(args: argparse.Namespace, out: Output) -> Iterator[SpineClient]:
 
 @contextlib.contextmanager
 def _sandbox(args: argparse.Namespace, out: Output) -> Iterator[tuple[str, str]]:
-    import importlib.util
-
-    if importlib.util.find_spec("python_multipart") is None:
-        raise CommandError("--sandbox needs the sandbox extra: pip install 'spine-python[sandbox]'")
-    import logging
-
     from spine.testing import Sandbox
 
-    # Stopping the embedded server while a connection task is being cancelled makes asyncio
-    # log a CancelledError traceback (Python 3.11 streams); that is noise, not a failure.
-    asyncio_log = logging.getLogger("asyncio")
-    level = asyncio_log.level
-    if not getattr(args, "debug", False):
-        asyncio_log.setLevel(logging.CRITICAL)
-    try:
-        with Sandbox(run_duration=args.sandbox_duration or 3.0) as box:
-            out.note(f"Using an embedded sandbox at {box.url}: simulated runs, offline and free.")
-            yield box.url, box.api_key
-    finally:
-        asyncio_log.setLevel(level)
+    with Sandbox(run_duration=args.sandbox_duration or 3.0) as box:
+        out.note(f"Using an embedded sandbox at {box.url}: simulated runs, offline and free.")
+        yield box.url, box.api_key
 
 
 # ----------------------------------------------------------------------------- following a run

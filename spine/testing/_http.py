@@ -267,7 +267,9 @@ class HttpServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
-            raise
+            # The server is closing. This coroutine is the connection's top-level task: ending
+            # it normally keeps asyncio's stream callback from logging the cancellation.
+            pass
         except Exception:
             log.exception("sandbox: unexpected error while serving a connection")
         finally:

