@@ -87,6 +87,7 @@ def rows_import(r: dict[str, Any]) -> list[Row]:
 def rows_upload(r: dict[str, Any]) -> list[Row]:
     growth, speed = r["growth_mib"], r["mib_per_s"]
     whole = f"{r['complete_bodies_at_sink']}/{r['expected_bodies']} bodies whole"
+    framing = ", ".join(r.get("framing", []))
     return [
         (
             "upload 256 MiB: peak RSS growth, MiB",
@@ -106,7 +107,7 @@ def rows_upload(r: dict[str, Any]) -> list[Row]:
             ">= 0.80x raw",
             verdict(r["pass_throughput"]),
         ),
-        ("  (info) sink received", whole, "", "", "", "", "info"),
+        ("  (info) sink received", whole, framing, "", "", "", "info"),
     ]
 
 

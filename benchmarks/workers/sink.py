@@ -7,7 +7,8 @@ client, not the server. HTTP/1.1 with keep-alive; bodies framed by ``Content-Len
 ``Transfer-Encoding: chunked``.
 
 Prints ``{"url": ...}`` once listening, then reads commands from stdin: ``stats`` answers
-``{"bodies": [size of each request body received, in bytes]}``; ``quit`` stops.
+``{"bodies": [size of each request body received, in bytes], "framing": ["content-length" or
+"chunked", per request]}``; ``quit`` stops.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from _util import commands, emit, pin_to_cpu
 
 _MAX_HEAD = 64 * 1024
 bodies: list[int] = []
+framing: list[str] = []
 
 
 def _envelope() -> bytes:
@@ -110,8 +112,10 @@ class Sink(asyncio.Protocol):
             headers[name.strip().lower()] = value.strip().lower()
         self.received = 0
         if b"chunked" in headers.get(b"transfer-encoding", b""):
+            framing.append("chunked")
             self.state = "chunk-size"
         else:
+            framing.append("content-length")
             self.remaining = int(headers.get(b"content-length", b"0") or 0)
             self.state = "length"
             if self.remaining == 0:
@@ -138,7 +142,7 @@ async def serve() -> None:
     def control() -> None:
         for command in commands():
             if command == "stats":
-                emit({"bodies": list(bodies)})
+                emit({"bodies": list(bodies), "framing": list(framing)})
             else:
                 emit({"error": f"unknown command {command!r}"})
         loop.call_soon_threadsafe(stop.set)

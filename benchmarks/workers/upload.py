@@ -1,4 +1,4 @@
-"""Worker: one upload of a big file to the sink, measuring peak RSS growth and throughput.
+"""Worker: uploads of a big file to the sink, measuring peak RSS growth and throughput.
 
 ``ours`` and ``official``: ``spine.SpineClient(...).runs.create(prompt, files=[path])``.
 ``raw``: ``httpx.Client.post`` of the same multipart form (``prompt`` and ``template`` fields
@@ -6,8 +6,9 @@ plus the file as an open file object), which httpx streams from disk.
 
 Before measuring, the same call uploads a small file, so that lazily imported modules,
 the connection and the allocator's pools are in place. Then the peak-RSS mark is reset
-(``/proc/self/clear_refs``), the big upload runs, and the worker prints
-``{"seconds", "bytes", "rss_before_kib", "peak_kib", "growth_mib", "mib_per_s"}``.
+(``/proc/self/clear_refs``), the big file is uploaded ``--repeat`` times in a row, and the
+worker prints ``{"seconds": [...], "mib_per_s": [...], "growth_mib", ...}``: the growth is
+the peak over all of them minus the RSS before the first.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def main() -> int:
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--file", required=True)
     parser.add_argument("--warmup-file", required=True)
+    parser.add_argument("--repeat", type=int, default=1, help="big uploads in a row (max 10)")
     parser.add_argument("--cpu", type=int, default=-1)
     args = parser.parse_args()
     if args.cpu >= 0:
@@ -73,20 +75,21 @@ def main() -> int:
     gc.collect()
     reset = reset_peak_rss()
     before = memory_kib()
-    start = time.perf_counter()
-    run_id = upload(args.file)
-    seconds = time.perf_counter() - start
-    after = memory_kib()
     size = os.path.getsize(args.file)
+    seconds = []
+    for _ in range(max(1, min(args.repeat, 10))):
+        start = time.perf_counter()
+        upload(args.file)
+        seconds.append(time.perf_counter() - start)
+    after = memory_kib()
     peak = after["VmHWM"]
     baseline = before["VmRSS"] if reset else max(before["VmRSS"], before["VmHWM"])
     emit(
         {
             "version": sdk_version(args.flavor),
-            "run_id": str(run_id),
             "seconds": seconds,
             "bytes": size,
-            "mib_per_s": size / MiB / seconds,
+            "mib_per_s": [size / MiB / s for s in seconds],
             "rss_before_kib": before["VmRSS"],
             "peak_kib": peak,
             "growth_mib": max(0, peak - baseline) / 1024,
