@@ -1,14 +1,19 @@
-"""Worker: uploads of a big file to the sink, measuring peak RSS growth and throughput.
+"""Worker: uploads of a big file to the sink: peak RSS growth, then throughput against raw httpx.
 
 ``ours`` and ``official``: ``spine.SpineClient(...).runs.create(prompt, files=[path])``.
 ``raw``: ``httpx.Client.post`` of the same multipart form (``prompt`` and ``template`` fields
 plus the file as an open file object), which httpx streams from disk.
 
-Before measuring, the same call uploads a small file, so that lazily imported modules,
-the connection and the allocator's pools are in place. Then the peak-RSS mark is reset
-(``/proc/self/clear_refs``), the big file is uploaded ``--repeat`` times in a row, and the
-worker prints ``{"seconds": [...], "mib_per_s": [...], "growth_mib", ...}``: the growth is
-the peak over all of them minus the RSS before the first.
+1. Warm-up: a small file is uploaded the same way (and with raw httpx), so that lazily imported
+   modules, the connections and the allocator's pools are in place.
+2. Memory: the peak-RSS mark is reset (``/proc/self/clear_refs``), the big file is uploaded
+   once with the flavor's client, and the growth is the peak (``VmHWM``) minus the RSS before.
+3. Throughput (SDK flavors): ``--pairs`` pairs of uploads, one with the SDK and one with raw
+   httpx in the same process, which goes first alternating. An upload takes a fraction of a
+   second, and the machine's speed drifts more than that from one second to the next; a pair's
+   two uploads are a fraction of a second apart, so their ratio is what can be compared.
+
+Prints ``{"growth_mib", "sdk_seconds": [...], "raw_seconds": [...], ...}``.
 """
 
 from __future__ import annotations
@@ -20,22 +25,24 @@ import sys
 import time
 from collections.abc import Callable
 
-from _util import MiB, emit, memory_kib, pin_to_cpu, reset_peak_rss, sdk_version
+from _util import emit, memory_kib, pin_to_cpu, reset_peak_rss, sdk_version
 
 PROMPT = "Summarise the attached file"
+MAX_PAIRS = 20
 
 
-def make_upload(flavor: str, url: str, api_key: str) -> Callable[[str], object]:
-    if flavor in ("ours", "official"):
-        import spine
+def sdk_upload(url: str, api_key: str) -> Callable[[str], object]:
+    import spine
 
-        client = spine.SpineClient(api_key=api_key, base_url=url, timeout=600.0)
+    client = spine.SpineClient(api_key=api_key, base_url=url, timeout=600.0)
 
-        def upload(path: str) -> object:
-            return client.runs.create(PROMPT, files=[path]).run_id
+    def upload(path: str) -> object:
+        return client.runs.create(PROMPT, files=[path]).run_id
 
-        return upload
+    return upload
 
+
+def raw_upload(url: str, api_key: str) -> Callable[[str], object]:
     import httpx
 
     http = httpx.Client(
@@ -44,7 +51,7 @@ def make_upload(flavor: str, url: str, api_key: str) -> Callable[[str], object]:
         timeout=600.0,
     )
 
-    def raw_upload(path: str) -> object:
+    def upload(path: str) -> object:
         with open(path, "rb") as stream:
             response = http.post(
                 "/run",
@@ -54,7 +61,13 @@ def make_upload(flavor: str, url: str, api_key: str) -> Callable[[str], object]:
         response.raise_for_status()
         return response.json()["data"]["run_id"]
 
-    return raw_upload
+    return upload
+
+
+def timed(upload: Callable[[str], object], path: str) -> float:
+    start = time.perf_counter()
+    upload(path)
+    return time.perf_counter() - start
 
 
 def main() -> int:
@@ -64,36 +77,41 @@ def main() -> int:
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--file", required=True)
     parser.add_argument("--warmup-file", required=True)
-    parser.add_argument("--repeat", type=int, default=1, help="big uploads in a row (max 10)")
+    parser.add_argument("--pairs", type=int, default=3, help="SDK/raw upload pairs (max 20)")
     parser.add_argument("--cpu", type=int, default=-1)
     args = parser.parse_args()
     if args.cpu >= 0:
         pin_to_cpu(args.cpu)
 
-    upload = make_upload(args.flavor, args.url, args.api_key)
-    upload(args.warmup_file)
+    raw = raw_upload(args.url, args.api_key)
+    own = raw if args.flavor == "raw" else sdk_upload(args.url, args.api_key)
+    own(args.warmup_file)
+    raw(args.warmup_file)
+
     gc.collect()
     reset = reset_peak_rss()
     before = memory_kib()
-    size = os.path.getsize(args.file)
-    seconds = []
-    for _ in range(max(1, min(args.repeat, 10))):
-        start = time.perf_counter()
-        upload(args.file)
-        seconds.append(time.perf_counter() - start)
-    after = memory_kib()
-    peak = after["VmHWM"]
+    first = timed(own, args.file)
+    peak = memory_kib()["VmHWM"]
     baseline = before["VmRSS"] if reset else max(before["VmRSS"], before["VmHWM"])
+
+    sdk_seconds: list[float] = [] if args.flavor == "raw" else [first]
+    raw_seconds: list[float] = [first] if args.flavor == "raw" else []
+    if args.flavor != "raw":
+        for i in range(min(args.pairs, MAX_PAIRS)):
+            order = ((sdk_seconds, own), (raw_seconds, raw))
+            for seconds, upload in order if i % 2 else order[::-1]:
+                seconds.append(timed(upload, args.file))
     emit(
         {
             "version": sdk_version(args.flavor),
-            "seconds": seconds,
-            "bytes": size,
-            "mib_per_s": [size / MiB / s for s in seconds],
+            "bytes": os.path.getsize(args.file),
             "rss_before_kib": before["VmRSS"],
             "peak_kib": peak,
             "growth_mib": max(0, peak - baseline) / 1024,
             "peak_reset": reset,
+            "sdk_seconds": sdk_seconds,
+            "raw_seconds": raw_seconds,
         }
     )
     return 0
