@@ -93,7 +93,7 @@ class SpineError(Exception):
         self.run_may_exist = run_may_exist
 
     def _describe(self) -> str:
-        return self.message
+        return redact(self.message)
 
     def __str__(self) -> str:
         text = self._describe()
@@ -110,7 +110,7 @@ class SpineError(Exception):
         return text
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r})"
+        return f"{type(self).__name__}({redact(self.message)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_restore, (type(self), self.args, dict(self.__dict__)))
@@ -226,7 +226,7 @@ class SpineAPIError(SpineError):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({redact(self.message)!r}, status_code={self.status_code},"
-            f" request_id={self.request_id!r})"
+            f" request_id={redact(self.request_id) if self.request_id else None!r})"
         )
 
 
@@ -418,6 +418,8 @@ def _error_from_response(
 ) -> SpineAPIError:
     raw = bytes(body) if body is not None else b""
     request_id = _header(headers, "X-Request-ID") or None
+    if request_id is not None:
+        request_id = redact(request_id)
 
     parsed: Any = None
     is_json = False

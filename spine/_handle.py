@@ -57,9 +57,15 @@ def _terminal(decision: Done | Failed | Sleep | TimedOut, run_id: str) -> bool:
 
 
 def _result(run: GetRunResponse) -> RunResult:
-    if run.status == RunStatus.FAILED:
-        raise Failed(run).error()
-    return Done(run).result()
+    from spine._pipeline import scrub
+
+    try:
+        if run.status == RunStatus.FAILED:
+            raise Failed(run).error()
+        return Done(run).result()
+    except SpineError as exc:
+        scrub(exc)  # the run's errors are the server's text: no secret may ride along
+        raise
 
 
 class _HandleState:

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Mapping
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "mask_secret",
     "redact",
     "redact_headers",
+    "register_secret",
 ]
 
 logger = logging.getLogger("spine")
@@ -86,9 +88,31 @@ def mask_secret(secret: str) -> str:
     return _mask("", secret)
 
 
+# Secrets in use whatever their shape (a key without the sk_spine_ prefix, say): the clients
+# register their API key, so that a server echoing it back can never get it into a message.
+# Copied on write, read without a lock.
+_REGISTERED: frozenset[str] = frozenset()
+_REGISTER_LOCK = threading.Lock()
+#: Shorter values are not registered: masking them would mangle ordinary text.
+_MIN_REGISTERED = 8
+
+
+def register_secret(secret: str) -> None:
+    """Make :func:`redact` mask ``secret`` wherever it appears, whatever its shape."""
+    global _REGISTERED
+    if len(secret) < _MIN_REGISTERED or secret in _REGISTERED:
+        return
+    with _REGISTER_LOCK:
+        _REGISTERED = _REGISTERED | {secret}
+
+
 def redact(value: object) -> str:
-    """Return ``str(value)`` with every API key or webhook secret in it masked."""
+    """Return ``str(value)`` with every API key or webhook secret in it masked: the known
+    prefixes (``sk_spine_``, ``whsec_``) and every secret passed to :func:`register_secret`."""
     text = value if isinstance(value, str) else str(value)
+    for secret in _REGISTERED:
+        if secret in text:
+            text = text.replace(secret, mask_secret(secret))
     if "sk_spine_" not in text and "whsec_" not in text:
         return text
     return _SECRET_RE.sub(lambda m: _mask(m.group(1), m.group(2)), text)

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 import tenacity
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from spine._exceptions import (
     SpineConnectionError,
@@ -37,7 +37,7 @@ from spine._exceptions import (
     error_from_response,
 )
 from spine._files import close_uploads
-from spine._log import configure_logging_from_env, logger, redact
+from spine._log import configure_logging_from_env, logger, mask_secret, redact, register_secret
 from spine._models import parse_envelope
 from spine._operations import Operation
 from spine._retry import RetryPolicy, is_ambiguous, retrying_kwargs
@@ -128,6 +128,7 @@ class Settings:
     ) -> None:
         configure_logging_from_env()
         self.api_key = resolve_api_key(api_key)
+        register_secret(self.api_key)
         self.base_url = resolve_base_url(base_url, http_client, allow_http)
         self.root = self.base_url[: -len(API_PREFIX)]  # generated paths start with /v1
         self.timeout, self.total = resolve_timeout(timeout)
@@ -576,6 +577,8 @@ def finish(op: Operation[T], response: Received, started: float) -> T:
     status = response.status_code
     headers = response.headers
     request_id = _short(headers.get("x-request-id"))
+    if request_id is not None:
+        request_id = redact(request_id)
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "%s %s -> %d in %.1f ms (request id %s)",
@@ -641,17 +644,81 @@ def mark_ambiguous(exc: SpineError, op: Operation[Any]) -> None:
     exc.run_may_exist = True
 
 
+class RedactedError(Exception):
+    """Stands in, in a chain of causes, for a library's exception whose text may hold a secret:
+    a pydantic ValidationError quotes (a cut of) the input it rejected, which a hostile server
+    may have filled with the API key; any other exception whose text shows a known secret. It
+    keeps the type's name and the problems, never the input."""
+
+    def __init__(self, original: BaseException) -> None:
+        name = f"{type(original).__module__}.{type(original).__qualname__}"
+        if isinstance(original, ValidationError):
+            problems = [
+                f"{'.'.join(map(str, e.get('loc', ()))) or 'body'}: {e.get('msg', '')}"
+                for e in original.errors(
+                    include_url=False, include_input=False, include_context=False
+                )[:10]
+            ]
+            text = f"{original.title}: {'; '.join(problems)}"
+        else:
+            text = str(original)
+        super().__init__(f"{name}: {redact(text)}")
+
+
+def scrub(exc: SpineError) -> None:
+    """Mask secrets in every text an exception carries (its message, args, the server's message
+    and request id), not only in what ``str()`` shows, and in its chain of causes: a hostile or
+    broken server may echo the API key back anywhere."""
+    exc.message = redact(exc.message)
+    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+    for name in ("error_message", "request_id"):
+        value = getattr(exc, name, None)
+        if isinstance(value, str):
+            setattr(exc, name, redact(value))
+    link: BaseException = exc
+    for _ in range(16):  # chains are short; never loop on a cycle
+        cause = link.__cause__ if link.__cause__ is not None else link.__context__
+        if cause is None:
+            return
+        if not isinstance(cause, SpineError | RedactedError):
+            _hide_key(cause)
+            text = str(cause)
+            if isinstance(cause, ValidationError) or redact(text) != text:
+                stand_in = RedactedError(cause)
+                stand_in.__cause__ = cause.__cause__
+                stand_in.__suppress_context__ = True
+                if link.__cause__ is not None:
+                    link.__cause__ = stand_in
+                else:
+                    link.__context__ = stand_in
+                cause = stand_in
+        link = cause
+
+
+def _hide_key(exc: BaseException) -> None:
+    """The httpx request that a chained httpx exception carries keeps its headers: mask the key
+    there, so that even ``repr(exc.__cause__.request.headers)`` does not show it (the request
+    is finished; nothing sends it again)."""
+    request = getattr(exc, "_request", None)
+    headers = getattr(request, "headers", None)
+    if isinstance(headers, httpx.Headers) and "x-api-key" in headers:
+        headers["X-API-KEY"] = mask_secret(headers["x-api-key"]).replace("\u2026", "...")
+
+
 def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
     """Map an exception from httpx (or below it) to the SDK's tree; the caller chains it as
     ``__cause__``."""
+    _hide_key(exc)
     request = getattr(exc, "_request", None)
     where = f" ({request.method} {request.url.path})" if request is not None else ""
     err: SpineError
     if isinstance(exc, httpx.TimeoutException):
-        err = SpineTimeoutError(f"The request timed out{where}: {type(exc).__name__}: {exc}")
+        err = SpineTimeoutError(
+            f"The request timed out{where}: {type(exc).__name__}: {redact(exc)}"
+        )
     elif isinstance(exc, httpx.TransportError):
         err = SpineConnectionError(
-            f"Could not reach the Spine API{where}: {type(exc).__name__}: {exc}. "
+            f"Could not reach the Spine API{where}: {type(exc).__name__}: {redact(exc)}. "
             "Check the network and base_url."
         )
     else:  # not a transport failure: an httpx or library error below the SDK
@@ -727,12 +794,19 @@ class SyncPipeline(_ForkAware):
         except SpineError as exc:
             if not op.idempotent:
                 mark_ambiguous(exc, op)
+            scrub(exc)
             raise
         except Exception as exc:
-            raise transport_error(exc, op) from exc
+            error = transport_error(exc, op)
+            scrub(error)
+            raise error from exc
         finally:
             close_files(op)
-        return finish(op, response, started)
+        try:
+            return finish(op, response, started)
+        except SpineError as exc:
+            scrub(exc)
+            raise
 
 
 class AsyncPipeline(_ForkAware):
@@ -777,12 +851,19 @@ class AsyncPipeline(_ForkAware):
         except SpineError as exc:
             if not op.idempotent:
                 mark_ambiguous(exc, op)
+            scrub(exc)
             raise
         except Exception as exc:
-            raise transport_error(exc, op) from exc
+            error = transport_error(exc, op)
+            scrub(error)
+            raise error from exc
         finally:
             close_files(op)
-        return finish(op, response, started)
+        try:
+            return finish(op, response, started)
+        except SpineError as exc:
+            scrub(exc)
+            raise
 
 
 def _headers_for_log(headers: Mapping[str, str]) -> dict[str, str]:  # pragma: no cover

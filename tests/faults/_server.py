@@ -115,9 +115,10 @@ class FaultServer:
     # ------------------------------------------------------------------ scripting
 
     def script(self, *behaviours: Behaviour) -> FaultServer:
-        """Answer the next requests with these behaviours, in order (the last one repeats)."""
+        """Answer the next requests with these behaviours, in order (the last one repeats);
+        replaces what was scripted before."""
         with self._lock:
-            self._behaviours.extend(behaviours)
+            self._behaviours[:] = behaviours
         return self
 
     @property

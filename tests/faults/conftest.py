@@ -94,6 +94,17 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
+@pytest.fixture(autouse=True)
+def _restore_spine_logger() -> Iterator[None]:
+    """SPINE_LOG=debug in a test attaches a stderr handler: take it away afterwards."""
+    from spine._log import logger
+
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+
+
 @pytest.fixture(params=["sync", "async"])
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     runner = asyncio.Runner() if request.param == "async" else None

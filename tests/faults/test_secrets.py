@@ -1,0 +1,203 @@
+"""The API key stays secret: it goes only to the configured API host, and never appears in logs
+(``SPINE_LOG=debug``), reprs, exception messages or tracebacks (the whole chain of causes, and the
+httpx requests they carry), even when a hostile server echoes it back everywhere it can.
+
+Keys are made at run time, so that they are not in this file's source lines (which tracebacks
+quote)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import secrets
+import socket
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import spine
+from spine.testing import Sandbox
+
+from . import _server as b
+from ._server import FaultServer, Request
+from .conftest import Api
+
+
+def _keys() -> list[str]:
+    return [
+        "sk_spine_" + secrets.token_hex(16),  # the documented shape
+        "custom-" + secrets.token_urlsafe(24),  # a key without the known prefix
+    ]
+
+
+def _fragments(key: str) -> list[str]:
+    """The key and any part of it long enough to matter (masks show at most 4 characters)."""
+    secret = key.split("_", 2)[-1] if key.startswith("sk_spine_") else key
+    return [key, secret[:12], secret[-12:]]
+
+
+def _exception_texts(exc: BaseException) -> Iterator[str]:
+    yield "".join(traceback.format_exception(exc))
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield str(current)
+        yield repr(current)
+        for name in ("request", "_request"):
+            try:
+                request = getattr(current, name, None)
+            except RuntimeError:  # httpx raises when an error has no request
+                request = None
+            if request is not None:
+                yield repr(request)
+                yield repr(request.headers)
+                yield str(dict(request.headers))
+        for value in vars(current).values():
+            if isinstance(value, str):
+                yield value
+        yield (
+            repr(pickle.loads(pickle.dumps(current)))
+            if isinstance(current, spine.SpineError)
+            else ""
+        )
+        current = current.__cause__ or current.__context__
+
+
+def _echo(status: int, *, act: bool = False) -> b.Behaviour:
+    """A hostile server: the key it received comes back in the body, the request id, a
+    redirect target and every string field of an envelope."""
+
+    def run(server: FaultServer, sock: socket.socket, request: Request) -> bool:
+        key = request.headers.get("x-api-key", "")
+        if act:
+            server.act(request)
+        body = json.dumps(
+            {"success": False, "error": f"bad key {key}", "message": key, "detail": key}
+        ).encode()
+        headers = [("X-Request-ID", f"req-{key}"), ("Location", f"http://evil.test/?k={key}")]
+        if status == 429:
+            headers.append(("Retry-After", key))
+        sock.sendall(b.http_response(status, body, headers))
+        return True
+
+    return run
+
+
+def _echo_200_garbage(server: FaultServer, sock: socket.socket, request: Request) -> bool:
+    key = request.headers.get("x-api-key", "")
+    sock.sendall(b.http_response(200, f"<html>{key}</html>".encode(), [("X-Request-ID", key)]))
+    return True
+
+
+def _echo_failed_run(server: FaultServer, sock: socket.socket, request: Request) -> bool:
+    key = request.headers.get("x-api-key", "")
+    run_id = request.path.rsplit("/", 1)[-1]
+    data = {"run_id": run_id, "status": "failed", "errors": [{"error": f"key {key} rejected"}]}
+    sock.sendall(b.http_response(200, json.dumps({"success": True, "data": data}).encode()))
+    return True
+
+
+SCENARIOS: dict[str, Callable[[], list[b.Behaviour]]] = {
+    "400-echo": lambda: [_echo(400)],
+    "401-echo": lambda: [_echo(401)],
+    "429-echo": lambda: [_echo(429)],
+    "500-echo-create-acted": lambda: [_echo(500, act=True)],
+    "503-burst": lambda: [_echo(503)],
+    "redirect-echo": lambda: [_echo(307)],
+    "garbage-200": lambda: [_echo_200_garbage],
+    "reset": lambda: [b.reset(act=True)],
+    "stall": lambda: [b.stall(act=True)],
+    "trickle": lambda: [b.trickle(interval=0.05, headers_too=True)],
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("which", ["prefixed", "unprefixed"])
+def test_the_key_never_appears_in_errors_or_logs(
+    api: Api,
+    server: FaultServer,
+    scenario: str,
+    which: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    key = _keys()[0 if which == "prefixed" else 1]
+    monkeypatch.setenv("SPINE_LOG", "debug")
+    caplog.set_level(logging.DEBUG, logger="spine")
+    client = api.client(
+        api_key=key,
+        base_url=server.url,
+        timeout=0.15,
+        retry_policy=spine.RetryPolicy(max_retries=1, base_delay=0.01, max_delay=0.02),
+        real_sleep=True,
+    )
+    handle = api.call(client.runs.create, "hello")  # a good call first, then the fault
+    server.script(*SCENARIOS[scenario]())
+    errors: list[BaseException] = []
+    for call in (
+        lambda: api.call(client.runs.get, handle.run_id),
+        lambda: api.call(client.canvas.get_dag, "c1"),
+        lambda: api.call(client.runs.create, "again", files=[("a.txt", b"x")]),
+        lambda: api.call(handle.wait, timeout=0.3, poll_interval=0.05),
+    ):
+        try:
+            call()
+        except spine.SpineError as exc:
+            errors.append(exc)
+    assert errors, "every call should have failed"
+    texts = [t for exc in errors for t in _exception_texts(exc)]
+    texts += [r.getMessage() for r in caplog.records]
+    texts += [caplog.text, *capfd.readouterr(), repr(client), repr(handle)]
+    texts += [repr(client._settings.retry_policy)]
+    for fragment in _fragments(key):
+        leaks = [t for t in texts if fragment in t]
+        assert not leaks, f"the key leaked: {leaks[0][:300]}"
+    # It was sent, and only to the API host.
+    assert all(r.headers.get("x-api-key") == key for r in server.requests)
+
+
+def test_a_failed_run_echoing_the_key_does_not_leak_it(api: Api, server: FaultServer) -> None:
+    for key in _keys():
+        client = api.client(api_key=key, base_url=server.url)
+        server.script(b.api(), _echo_failed_run)
+        handle = api.call(client.runs.create, "hello")
+        with pytest.raises(spine.RunFailedError) as info:
+            api.call(handle.wait, poll_interval=0.1)
+        assert info.value.errors
+        texts = list(_exception_texts(info.value))
+        for fragment in _fragments(key):
+            assert not [t for t in texts if fragment in t]
+        server.script(b.api())
+
+
+def test_http_libraries_never_log_the_key_either(
+    api: Api, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every logger at DEBUG (httpx, httpcore too), what the SDK sends stays secret."""
+    key = "sk_spine_" + secrets.token_hex(16)
+    monkeypatch.setenv("SPINE_LOG", "debug")
+    caplog.set_level(logging.DEBUG)
+    with Sandbox(run_duration=0.2) as sandbox:
+        client = api.client(api_key=key, base_url=sandbox.url, real_sleep=True)
+        sandbox.inject(status=503, path="/v1/run/*", times=2)
+        handle = api.call(client.runs.create, "hello", files=[("a.txt", b"data")])
+        api.call(handle.wait, poll_interval=0.05)
+        api.call(client.canvas.get_dag, handle.canvas_id)
+        assert {r.api_key for r in sandbox.requests} == {key}
+    assert caplog.records, "logging was on"
+    for fragment in _fragments(key):
+        assert fragment not in caplog.text
+
+
+def test_the_key_is_not_in_reprs_or_pickles(api: Api) -> None:
+    key = "sk_spine_" + secrets.token_hex(16)
+    client = api.client(api_key=key, base_url="https://api.example.test")
+    texts: list[Any] = [repr(client), str(client), repr(client.runs), repr(client.canvas)]
+    texts.append(repr(client.runs.attach("550e8400-e29b-41d4-a716-446655440000")))
+    for fragment in _fragments(key):
+        assert not [t for t in texts if fragment in t]
