@@ -10,11 +10,13 @@ parsed once (``parse_envelope``: one ``validate_json`` pass) or mapped to an exc
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import math
 import os
 import random
+import select
 import ssl
 import time
 import zlib
@@ -325,6 +327,7 @@ class _BudgetBackend(httpcore.NetworkBackend):
 class _AsyncBudgetStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        self._socket: Any = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         timeout = _clamped(timeout, httpcore.ReadTimeout, reading=True)
@@ -347,7 +350,30 @@ class _AsyncBudgetStream(httpcore.AsyncNetworkStream):
         return _AsyncBudgetStream(inner)
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # httpcore asks this of every pooled connection each time it schedules a request;
+            # anyio answers by building all of a socket's attributes (a getpeername() each
+            # time). Asking the socket directly keeps a busy pool's scheduling cheap.
+            if self._socket is None:
+                self._socket = self._inner.get_extra_info("socket")
+            if self._socket is not None:
+                return _socket_readable(self._socket)
         return self._inner.get_extra_info(info)
+
+
+def _socket_readable(sock: Any) -> bool:
+    """True when the idle connection has data or was closed (so it cannot be reused)."""
+    try:
+        if sock.fileno() < 0:
+            return True
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        ready, _, _ = select.select([sock], [], [], 0)
+        return bool(ready)
+    except (OSError, ValueError):
+        return True
 
 
 class _AsyncBudgetBackend(httpcore.AsyncNetworkBackend):
@@ -818,14 +844,35 @@ class AsyncPipeline(_ForkAware):
         http: httpx.AsyncClient,
         sleep: Callable[[float], Any],
         renew: Callable[[], httpx.AsyncClient] | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
         self.settings = settings
         self.http = http
         self.sleep = sleep
         self.renew = renew
         self.pid = os.getpid()
+        self.max_in_flight = max_in_flight
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    def _semaphore(self) -> asyncio.Semaphore | None:
+        """At most ``max_in_flight`` requests at once (the pool's size): the others wait here,
+        not in httpcore's queue, whose scheduling costs grow with the square of its length (a
+        thousand concurrent handles would spend most of their time there)."""
+        if self.max_in_flight is None:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.max_in_flight))
+        return self._slots[1]
 
     async def _attempt(self, op: Operation[Any], deadline: float | None) -> Received:
+        slots = self._semaphore()
+        if slots is None:
+            return await self._attempt_now(op, deadline)
+        async with slots:
+            return await self._attempt_now(op, deadline)
+
+    async def _attempt_now(self, op: Operation[Any], deadline: float | None) -> Received:
         s = self.settings
         budget = Budget(s.clock, s.total, deadline, bool(op.files))
         token = _BUDGET.set(budget)
