@@ -498,26 +498,36 @@ class _Inflater:
 
     def __init__(self, coding: str) -> None:
         self._wbits = _DECODERS[coding]
-        self._started = False
         self._obj = zlib.decompressobj(self._wbits)
+        # "deflate" is meant to be zlib-wrapped, but some servers send raw deflate: the zlib
+        # header (2 bytes) tells, so keep the first bytes until then to start over in raw mode.
+        self._head = b"" if self._wbits == 15 else None
 
     def decompress(self, data: bytes) -> Iterator[bytes]:
+        if self._head is not None:
+            self._head += data
+            if len(self._head) >= 2:
+                head, self._head = self._head, None
+                try:
+                    zlib.decompressobj(15).decompress(head[:2])
+                except zlib.error:
+                    self._wbits = -15
+                    self._obj = zlib.decompressobj(-15)
+            else:
+                return
+            data = head
         while data:
             try:
                 out = self._obj.decompress(data, _PIECE)
             except zlib.error as exc:
-                if self._wbits == 15 and not self._started:
-                    # "deflate" is meant to be zlib-wrapped; some servers send raw deflate.
-                    self._wbits = -15
-                    self._obj = zlib.decompressobj(-15)
-                    continue
                 raise _Undecodable(f"a corrupt compressed body ({exc})") from exc
-            self._started = True
             data = self._obj.unconsumed_tail
             if out:
                 yield out
 
     def flush(self) -> bytes:
+        if self._head:  # fewer than 2 bytes in all: not a compressed body
+            raise _Undecodable("a truncated compressed body")
         try:
             return self._obj.flush()
         except zlib.error as exc:  # pragma: no cover - flush after a good stream does not fail
