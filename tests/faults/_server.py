@@ -92,6 +92,9 @@ class FaultServer:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() at once
         with self._lock:
             conns = list(self._conns)
         for conn in conns:

@@ -209,3 +209,20 @@ def test_the_key_is_not_in_reprs_or_pickles(api: Api) -> None:
     texts.append(repr(client.runs.attach("550e8400-e29b-41d4-a716-446655440000")))
     for fragment in _fragments(key):
         assert not [t for t in texts if fragment in t]
+
+
+def test_artifact_downloads_never_carry_the_key(api: Api, tmp_path: Any) -> None:
+    """Artifact links are pre-signed: fetched without the key, even from the API's own host."""
+    key = "sk_spine_" + secrets.token_hex(16)
+    with Sandbox(run_duration=0.05) as sandbox:
+        client = api.client(api_key=key, base_url=sandbox.url, real_sleep=True)
+        handle = api.call(client.runs.create, "A report with a table", template="report")
+        result = api.call(handle.wait, poll_interval=0.02)
+        assert result.artifacts
+        download = result.adownload_all if api.is_async else result.download_all
+        paths = api.call(download, tmp_path)
+        assert paths and all(p.exists() for p in paths)
+        fetched = [r for r in sandbox.requests if r.path.startswith("/files/")]
+    assert len(fetched) == len(result.artifacts)
+    assert all(r.api_key is None for r in fetched), "the key went to an artifact URL"
+    assert all(key not in str(r.headers) for r in fetched)

@@ -260,3 +260,57 @@ def test_html_error_page_from_a_proxy(api: Api, server: FaultServer) -> None:
     assert info.value.status_code == 502
     assert "502 Bad Gateway" in str(info.value)
     assert info.value.raw_body == page
+
+
+HOSTILE_BODIES = {
+    "not-json": b"Service Unavailable",
+    "html": b"<!DOCTYPE html><html><body>Cloudflare</body></html>",
+    "empty": b"",
+    "truncated": b'{"success": true, "data": {"run_id": "r1", "sta',
+    "json-array": b"[1, 2, 3]",
+    "json-string": b'"ok"',
+    "no-data": b'{"success": true}',
+    "success-string": b'{"success": "yes", "data": {"run_id": "r1", "status": "running"}}',
+    "success-false-200": b'{"success": false, "error": "quota exceeded"}',
+    "data-wrong-type": b'{"success": true, "data": {"run_id": 7, "status": ["running"]}}',
+    "nested-deep": b'{"success": true, "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "nested-objects": b'{"success": true, "data": ' + b'{"a":' * 50_000 + b"1" + b"}" * 50_001,
+    "huge-number": b'{"success": true, "data": {"run_id": "r1", "status": "x", "duration_ms": '
+    + b"9" * 5000
+    + b"}}",
+    "nan": b'{"success": true, "data": {"run_id": "r1", "status": "x", "duration_ms": NaN}}',
+    "invalid-utf8": b'{"success": true, "data": {"run_id": "r1\xff\xfe", "status": "x"}}',
+    "lone-surrogate-escape": b'{"success": true, "data": {"run_id": "\\ud800", "status": "x"}}',
+    "bom": b'\xef\xbb\xbf{"success": true, "data": {"run_id": "r1", "status": "x"}}',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_BODIES))
+def test_hostile_2xx_bodies_raise_spine_errors_only(
+    api: Api, server: FaultServer, kind: str
+) -> None:
+    body = HOSTILE_BODIES[kind]
+    client = api.client(base_url=server.url)
+    server.script(b.raw(b.http_response(200, body), keep=True))
+    with pytest.raises(spine.SpineError) as info:
+        api.call(client.runs.get, "r1")
+    assert isinstance(info.value, spine.SpineAPIError) and info.value.status_code == 200
+    # The same answer to a create: the server acted, so the run may exist.
+    server.script(b.raw(b.http_response(200, body), keep=True))
+    with pytest.raises(spine.SpineError) as info:
+        _create(api, client)
+    assert info.value.run_may_exist and info.value.idempotency_key
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 409, 413, 422, 500, 503, 599, 600, 999])
+@pytest.mark.parametrize("kind", ["html", "empty", "nested-deep"])
+def test_hostile_error_bodies_map_to_the_status(
+    api: Api, server: FaultServer, status: int, kind: str
+) -> None:
+    client = api.client(base_url=server.url, retry_policy=spine.RetryPolicy.none())
+    server.script(b.raw(b.http_response(status, HOSTILE_BODIES[kind]), keep=True))
+    with pytest.raises(spine.SpineAPIError) as info:
+        api.call(client.runs.get, "r1")
+    assert info.value.status_code == status
+    if 500 <= status <= 599:
+        assert isinstance(info.value, spine.ServerError)
