@@ -2,10 +2,14 @@
 
 An :class:`~spine._operations.Operation` (built from the generated endpoint module) becomes an
 ``httpx.Request`` with the auth header, the User-Agent and the per-request timeout; it is sent
-under the retry policy; the body is read with a size cap and a total time budget; the answer is
-parsed once (``parse_envelope``: one ``validate_json`` pass) or mapped to an exception
-(``error_from_response``). The decisions live in pure functions shared by both drivers;
-:class:`SyncPipeline` and :class:`AsyncPipeline` only do the I/O.
+under the retry policy, within one time :class:`Budget` per attempt (bounded by ``wait()``'s
+deadline, enforced on every socket operation of the clients' own pools); the body is decoded by
+:class:`BodyReader` with a size cap (a gzip bomb is refused, never inflated); the answer is parsed
+once (``parse_envelope``: one ``validate_json`` pass), checked to be about the ids asked for, or
+mapped to an exception (``error_from_response``). Every exception leaving here is a
+:class:`~spine.SpineError` with its cause chained and secrets scrubbed (:func:`scrub`). The
+decisions live in pure functions shared by both drivers; :class:`SyncPipeline` and
+:class:`AsyncPipeline` only do the I/O.
 """
 
 from __future__ import annotations
