@@ -883,8 +883,20 @@ class AsyncPipeline(_ForkAware):
         slots = self._semaphore()
         if slots is None:
             return await self._attempt_now(op, deadline)
-        async with slots:
+        # Waiting for a turn counts against the budget, as waiting for a pooled connection would.
+        s = self.settings
+        wait = s.total if deadline is None else min(s.total, deadline - s.clock())
+        try:
+            async with asyncio.timeout(max(wait, 0.0) if math.isfinite(wait) else None):
+                await slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout(
+                "No connection became free within the request's time budget."
+            ) from None
+        try:
             return await self._attempt_now(op, deadline)
+        finally:
+            slots.release()
 
     async def _attempt_now(self, op: Operation[Any], deadline: float | None) -> Received:
         s = self.settings

@@ -230,3 +230,27 @@ def test_a_client_used_after_fork_opens_its_own_connections(sandbox: Sandbox) ->
 def test_the_fork_story_is_documented() -> None:
     doc = sys.modules["spine._client"].__doc__ or ""
     assert "fork" in doc and "thread" in doc.lower() and "asyncio" in doc
+
+
+def test_waiting_for_a_free_connection_counts_against_the_deadline(server: FaultServer) -> None:
+    """With every connection of the client stalled, a wait() queued behind them still ends at its
+    own deadline: the time spent waiting for a turn is part of its budget."""
+
+    async def main() -> None:
+        async with spine.AsyncSpineClient(
+            api_key=KEY, base_url=server.url, timeout=5.0, retry_policy=RETRY
+        ) as client:
+            handle = await client.runs.create("queued")
+            server.script(b.stall())
+            hogs = [asyncio.create_task(client.runs.get(handle.run_id)) for _ in range(40)]
+            await _until(lambda: len(server.requests) >= 17)
+            began = time.monotonic()
+            with pytest.raises(spine.SpineTimeoutError):
+                await handle.wait(timeout=0.4, poll_interval=0.05)
+            elapsed = time.monotonic() - began
+            for hog in hogs:
+                hog.cancel()
+            await asyncio.gather(*hogs, return_exceptions=True)
+            assert elapsed < 0.8, f"wait() overran its deadline: {elapsed:.2f}s"
+
+    asyncio.run(main())
