@@ -46,7 +46,13 @@ from spine._files import close_uploads
 from spine._log import configure_logging_from_env, logger, mask_secret, redact, register_secret
 from spine._models import parse_envelope
 from spine._operations import Operation
-from spine._retry import RetryPolicy, is_ambiguous, retrying_kwargs
+from spine._retry import (
+    RetryPolicy,
+    is_ambiguous,
+    retrying_kwargs,
+    should_retry_exception,
+    should_retry_status,
+)
 from spine._version import __version__
 
 T = TypeVar("T", bound="BaseModel")
@@ -184,18 +190,32 @@ class Settings:
             out["files"] = kw["files"]
         return out
 
-    def retrying(self, op: Operation[Any], deadline: float | None, sleep: Any) -> dict[str, Any]:
-        policy = self.retry_policy
+    def policy_for(self, op: Operation[Any]) -> RetryPolicy:
         if op.files and not all(f.replayable for f in op.files):
-            policy = RetryPolicy.none()  # a stream that cannot be rewound is sent once
+            return _SEND_ONCE  # a stream that cannot be rewound is sent once
+        return self.retry_policy
+
+    def wants_retry(self, op: Operation[Any], outcome: Received | Exception) -> bool:
+        """Whether a first attempt's outcome starts the retry loop (the loop's own predicate
+        decides the later ones, with the same rules)."""
+        if self.policy_for(op).max_retries == 0:
+            return False
+        if isinstance(outcome, Exception):
+            return should_retry_exception(outcome, idempotent=op.idempotent)
+        return should_retry_status(outcome.status_code, idempotent=op.idempotent)
+
+    def retrying(self, op: Operation[Any], deadline: float | None, sleep: Any) -> dict[str, Any]:
         return retrying_kwargs(
-            policy,
+            self.policy_for(op),
             idempotent=op.idempotent,
             deadline=deadline,
             clock=self.clock,
             rand=self.rand,
             sleep=sleep,
         )
+
+
+_SEND_ONCE = RetryPolicy(max_retries=0)
 
 
 def min_opt(value: float | None, cap: float) -> float:
@@ -772,6 +792,19 @@ def close_files(op: Operation[Any]) -> None:
     close_uploads(op.files)
 
 
+def first_outcome(outcome: Received | Exception) -> Received:
+    """Hand back an attempt's outcome: the response, or raise its exception.
+
+    The first attempt of every call is sent without tenacity: most calls succeed at once and
+    building a retry loop for them cost more than everything else the SDK adds to a request.
+    Only a retryable failure starts tenacity, and its first "attempt" replays that outcome, so
+    the attempt count, the delays and ``Retry-After`` are exactly those of a loop that ran from
+    the start."""
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
 class _ForkAware:
     """After ``os.fork()`` the child must not use the connections it inherited: their sockets
     are shared with the parent, and two processes reading one socket get each other's answers.
@@ -825,12 +858,31 @@ class SyncPipeline(_ForkAware):
         finally:
             _BUDGET.reset(token)
 
+    def _send(self, op: Operation[Any], deadline: float | None) -> Received:
+        """The first attempt goes out directly; tenacity takes over only after a retryable
+        failure (see :func:`first_outcome`)."""
+        try:
+            first: Received | Exception = self._attempt(op, deadline)
+        except Exception as exc:
+            first = exc
+        if not self.settings.wants_retry(op, first):
+            return first_outcome(first)
+        replay = [first]
+
+        def attempt(op: Operation[Any], deadline: float | None) -> Received:
+            if replay:
+                return first_outcome(replay.pop())
+            return self._attempt(op, deadline)
+
+        retrying = tenacity.Retrying(**self.settings.retrying(op, deadline, self.sleep))
+        result: Received = retrying(attempt, op, deadline)
+        return result
+
     def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
         self.check_fork()
         try:
-            retrying = tenacity.Retrying(**self.settings.retrying(op, deadline, self.sleep))
-            response: Received = retrying(self._attempt, op, deadline)
+            response = self._send(op, deadline)
         except SpineError as exc:
             if not op.idempotent:
                 mark_ambiguous(exc, op)
@@ -915,12 +967,30 @@ class AsyncPipeline(_ForkAware):
         finally:
             _BUDGET.reset(token)
 
+    async def _send(self, op: Operation[Any], deadline: float | None) -> Received:
+        """See :meth:`SyncPipeline._send`."""
+        try:
+            first: Received | Exception = await self._attempt(op, deadline)
+        except Exception as exc:
+            first = exc
+        if not self.settings.wants_retry(op, first):
+            return first_outcome(first)
+        replay = [first]
+
+        async def attempt(op: Operation[Any], deadline: float | None) -> Received:
+            if replay:
+                return first_outcome(replay.pop())
+            return await self._attempt(op, deadline)
+
+        retrying = tenacity.AsyncRetrying(**self.settings.retrying(op, deadline, self.sleep))
+        result: Received = await retrying(attempt, op, deadline)
+        return result
+
     async def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
         self.check_fork()
         try:
-            retrying = tenacity.AsyncRetrying(**self.settings.retrying(op, deadline, self.sleep))
-            response: Received = await retrying(self._attempt, op, deadline)
+            response = await self._send(op, deadline)
         except SpineError as exc:
             if not op.idempotent:
                 mark_ambiguous(exc, op)
