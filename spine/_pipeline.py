@@ -160,6 +160,8 @@ class Settings:
         }
         self.clock: Callable[[], float] = time.monotonic
         self.rand: Callable[[], float] = random.random
+        self.owned = http_client is None
+        self._timeout_ext = self.timeout.as_dict()
 
     def request_kwargs(self, op: Operation[Any], deadline: float | None) -> dict[str, Any]:
         """The arguments of ``httpx.Client.build_request`` for one attempt of ``op``."""
@@ -189,6 +191,28 @@ class Settings:
         if "files" in kw:
             out["files"] = kw["files"]
         return out
+
+    def build_request(
+        self, http: httpx.Client | httpx.AsyncClient, op: Operation[Any], deadline: float | None
+    ) -> httpx.Request:
+        """One attempt's request. On a pool the SDK owns there are no client defaults to merge
+        (no base URL, cookies, params or default headers it did not set itself), so the request
+        is made directly: ``Client.build_request`` would merge them at about 50 us a call, more
+        than the rest of the SDK's work on a request. An injected client keeps its defaults."""
+        kw = self.request_kwargs(op, deadline)
+        if not self.owned:
+            return http.build_request(**kw)
+        timeout: httpx.Timeout = kw["timeout"]
+        return httpx.Request(
+            kw["method"],
+            kw["url"],
+            headers={**kw["headers"], "Connection": "keep-alive"},
+            params=kw.get("params"),
+            files=kw.get("files"),
+            extensions={
+                "timeout": self._timeout_ext if timeout is self.timeout else timeout.as_dict()
+            },
+        )
 
     def policy_for(self, op: Operation[Any]) -> RetryPolicy:
         if op.files and not all(f.replayable for f in op.files):
@@ -846,7 +870,7 @@ class SyncPipeline(_ForkAware):
         budget = Budget(s.clock, s.total, deadline, bool(op.files))
         token = _BUDGET.set(budget)
         try:
-            request = self.http.build_request(**s.request_kwargs(op, deadline))
+            request = s.build_request(self.http, op, deadline)
             response = self.http.send(request, stream=True, follow_redirects=False)
             try:
                 reader = start_reading(response, budget)
@@ -955,7 +979,7 @@ class AsyncPipeline(_ForkAware):
         budget = Budget(s.clock, s.total, deadline, bool(op.files))
         token = _BUDGET.set(budget)
         try:
-            request = self.http.build_request(**s.request_kwargs(op, deadline))
+            request = s.build_request(self.http, op, deadline)
             response = await self.http.send(request, stream=True, follow_redirects=False)
             try:
                 reader = start_reading(response, budget)
