@@ -3,71 +3,17 @@ AsyncSpineClient, and ``api.call`` / ``api.collect`` hide whether a method must 
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-import spine
+from tests._twins import Api, api_fixture
 
-KEY = "sk_spine_test_0123456789abcdef"
+__all__ = ["KEY", "Api", "api"]
 
-
-class Api:
-    def __init__(self, mode: str, runner: asyncio.Runner | None) -> None:
-        self.mode = mode
-        self._runner = runner
-        self._clients: list[Any] = []
-
-    def client(self, **kwargs: Any) -> Any:
-        kwargs.setdefault("api_key", KEY)
-        cls = spine.SpineClient if self.mode == "sync" else spine.AsyncSpineClient
-        client = cls(**kwargs)
-        self._clients.append(client)
-        return client
-
-    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        result = fn(*args, **kwargs)
-        if inspect.isawaitable(result):
-            assert self._runner is not None
-            return self._runner.run(_await(result))
-        return result
-
-    def collect(self, it: Iterator[Any] | AsyncIterator[Any]) -> list[Any]:
-        if isinstance(it, AsyncIterator):
-            assert self._runner is not None
-
-            async def drain() -> list[Any]:
-                return [x async for x in it]
-
-            return self._runner.run(drain())
-        return list(it)
-
-    def close(self) -> None:
-        for client in self._clients:
-            result = client.close()
-            if inspect.isawaitable(result):
-                assert self._runner is not None
-                self._runner.run(_await(result))
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-@pytest.fixture(params=["sync", "async"])
-def api(request: pytest.FixtureRequest) -> Iterator[Api]:
-    runner = asyncio.Runner() if request.param == "async" else None
-    helper = Api(request.param, runner)
-    try:
-        yield helper
-    finally:
-        helper.close()
-        if runner is not None:
-            runner.close()
+KEY = Api.key
+api = api_fixture(Api)
 
 
 @pytest.fixture

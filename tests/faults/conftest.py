@@ -4,14 +4,15 @@ and the misbehaving loopback server of ``_server.py``."""
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import spine
 from spine.testing import Sandbox
+from tests._twins import Api as _Api
+from tests._twins import api_fixture
 
 from ._server import FaultServer
 
@@ -20,19 +21,17 @@ KEY = "sk_spine_faults_0123456789abcdef"
 RETRY = spine.RetryPolicy(max_retries=4, base_delay=0.5, max_delay=30.0)
 
 
-class Api:
-    """Runs one test body with SpineClient or AsyncSpineClient.
-
-    ``api.client(...)`` builds a client whose sleep only records the delays (``api.sleeps``)
+class Api(_Api):
+    """``api.client(...)`` builds a client whose sleep only records the delays (``api.sleeps``)
     unless ``real_sleep=True``; ``api.call(fn, ...)`` calls a method and awaits it when needed.
     """
 
+    key = KEY
+
     def __init__(self, mode: str, runner: asyncio.Runner | None) -> None:
-        self.mode = mode
-        self.runner = runner
+        super().__init__(mode, runner)
         self.sleeps: list[float] = []
         self.fake_now = 1000.0
-        self._clients: list[Any] = []
 
     def fake_clock(self) -> float:
         return self.fake_now
@@ -41,17 +40,11 @@ class Api:
         self.sleeps.append(seconds)
         self.fake_now += seconds
 
-    @property
-    def is_async(self) -> bool:
-        return self.mode == "async"
-
     def client(self, *, real_sleep: bool = False, **kwargs: Any) -> Any:
         """A client; unless ``real_sleep``, its sleeps only advance a fake clock (``fake_now``)
         that the client also reads, so retries and wait() deadlines run without waiting."""
-        kwargs.setdefault("api_key", KEY)
         kwargs.setdefault("retry_policy", RETRY)
-        cls = spine.AsyncSpineClient if self.is_async else spine.SpineClient
-        client = cls(**kwargs)
+        client = super().client(**kwargs)
         if not real_sleep:
             if self.is_async:
 
@@ -62,36 +55,7 @@ class Api:
             else:
                 client._sleep = self._fake_sleep
             client._settings.clock = self.fake_clock
-        self._clients.append(client)
         return client
-
-    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        result = fn(*args, **kwargs)
-        if inspect.isawaitable(result):
-            assert self.runner is not None
-            return self.runner.run(_await(result))
-        return result
-
-    def collect(self, it: Iterator[Any] | AsyncIterator[Any]) -> list[Any]:
-        if isinstance(it, AsyncIterator):
-            assert self.runner is not None
-
-            async def drain() -> list[Any]:
-                return [x async for x in it]
-
-            return self.runner.run(drain())
-        return list(it)
-
-    def close(self) -> None:
-        for client in self._clients:
-            result = client.close()
-            if inspect.isawaitable(result):
-                assert self.runner is not None
-                self.runner.run(_await(result))
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
 
 
 @pytest.fixture(autouse=True)
@@ -105,16 +69,7 @@ def _restore_spine_logger() -> Iterator[None]:
     logger.setLevel(level)
 
 
-@pytest.fixture(params=["sync", "async"])
-def api(request: pytest.FixtureRequest) -> Iterator[Api]:
-    runner = asyncio.Runner() if request.param == "async" else None
-    helper = Api(request.param, runner)
-    try:
-        yield helper
-    finally:
-        helper.close()
-        if runner is not None:
-            runner.close()
+api = api_fixture(Api)
 
 
 @pytest.fixture
