@@ -90,6 +90,14 @@ class _HandleState:
         return None
 
     @property
+    def canvas_url(self) -> str | None:
+        """The canvas in the Spine web app, once the canvas id is known."""
+        from spine._links import canvas_url
+
+        canvas_id = self.canvas_id
+        return None if canvas_id is None else canvas_url(canvas_id)
+
+    @property
     def status(self) -> str | None:
         """The status seen by the latest poll (None before the first one)."""
         return None if self.last is None else self.last.status

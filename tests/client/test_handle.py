@@ -46,11 +46,13 @@ def test_wait_polls_until_completed_and_returns_the_result(
     _script(httpserver, [{"run_id": RUN_ID, "status": "running"}, RUNNING, RUNNING, COMPLETED])
     handle = _created(api, httpserver, base)
     assert handle.canvas_id is None
+    assert handle.canvas_url is None
     result = api.call(handle.wait, timeout=10, poll_interval=0.001, max_poll_interval=0.002)
     assert isinstance(result, spine.RunResult)
     assert result.final_output == "synthesized answer"
     assert result.artifacts[0].name == "Q1_Report.docx"
     assert handle.canvas_id == CANVAS_ID  # filled in once the server reported it
+    assert handle.canvas_url == f"https://app.getspine.ai/canvas/{CANVAS_ID}"
     assert handle.status == spine.RunStatus.COMPLETED
     polls = [r for r, _ in httpserver.log if r.method == "GET"]
     assert len(polls) == 4
