@@ -25,7 +25,7 @@ import select
 import ssl
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -1036,9 +1036,3 @@ class AsyncPipeline(_ForkAware):
         except SpineError as exc:
             scrub(exc)
             raise
-
-
-def _headers_for_log(headers: Mapping[str, str]) -> dict[str, str]:  # pragma: no cover
-    from spine._log import redact_headers
-
-    return redact_headers(headers)
