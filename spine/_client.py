@@ -27,7 +27,6 @@ Threads, asyncio and fork
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 from types import TracebackType
@@ -180,6 +179,8 @@ class AsyncSpineClient(_ClientBase):
             allow_http=allow_http,
         )
         self._owns_http = http_client is None
+        import asyncio  # here, not at import: `import spine` for sync code stays lighter
+
         self._sleep = asyncio.sleep
         self._pipeline = AsyncPipeline(
             self._settings,

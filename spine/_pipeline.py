@@ -14,7 +14,6 @@ decisions live in pure functions shared by both drivers; :class:`SyncPipeline` a
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import logging
@@ -27,12 +26,11 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-import tenacity
 from pydantic import BaseModel, ValidationError
 
 from spine._exceptions import (
@@ -55,6 +53,9 @@ from spine._retry import (
     should_retry_status,
 )
 from spine._version import __version__
+
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T", bound="BaseModel")
 
@@ -903,6 +904,8 @@ class SyncPipeline(_ForkAware):
                 return first_outcome(replay.pop())
             return self._attempt(op, deadline)
 
+        import tenacity  # only on a retry: keeps it (and asyncio) out of start-up
+
         retrying = tenacity.Retrying(**self.settings.retrying(op, deadline, self.sleep))
         result: Received = retrying(attempt, op, deadline)
         return result
@@ -955,12 +958,16 @@ class AsyncPipeline(_ForkAware):
         thousand concurrent handles would spend most of their time there)."""
         if self.max_in_flight is None:
             return None
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._slots is None or self._slots[0] is not loop:
             self._slots = (loop, asyncio.Semaphore(self.max_in_flight))
         return self._slots[1]
 
     async def _attempt(self, op: Operation[Any], deadline: float | None) -> Received:
+        import asyncio
+
         slots = self._semaphore()
         if slots is None:
             return await self._attempt_now(op, deadline)
@@ -1010,6 +1017,8 @@ class AsyncPipeline(_ForkAware):
             if replay:
                 return first_outcome(replay.pop())
             return await self._attempt(op, deadline)
+
+        import tenacity
 
         retrying = tenacity.AsyncRetrying(**self.settings.retrying(op, deadline, self.sleep))
         result: Received = await retrying(attempt, op, deadline)
