@@ -45,20 +45,15 @@ from spine._cli_render import (
 from spine._client import SpineClient
 from spine._enums import RunStatus
 from spine._exceptions import (
-    RateLimitError,
-    ServerError,
-    SpineConnectionError,
     SpineError,
-    SpineTimeoutError,
 )
-from spine._handle import RunHandle
+from spine._handle import RunHandle, poll_until_terminal
 from spine._links import canvas_url
 from spine._models import GetRunResponse, RunArtifact
-from spine._poller import Done, Failed, Poller, Sleep, TimedOut
+from spine._poller import Poller
 
 __all__ = ["CommandError", "DownloadFailed", "MissingKeyError", "dispatch"]
 
-_TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
 _MAX_POLL_INTERVAL = 10.0
 _SANDBOX_POLL_INTERVAL = 0.2
 
@@ -178,33 +173,28 @@ def follow(
         max_poll_interval=max(poll_interval, max_poll_interval),
         clock=clock,
     )
-    while True:
-        try:
-            run = handle.refresh()
-        except _TRANSIENT as exc:
-            decision = poller.observe(GetRunResponse(run_id=handle.run_id, status="running"))
-            if isinstance(decision, TimedOut):
-                raise decision.error(handle.run_id) from exc
-            assert isinstance(decision, Sleep)
-            _pause(decision.seconds, display, sleep, clock)
-            continue
-        if display is not None and run.is_terminal:
-            display.finish(str(run.status), run.duration_ms)
-        elif display is not None:
-            progress = run.progress
-            display.update(
-                str(run.status),
-                progress.tasks_completed if progress else None,
-                progress.tasks_total if progress else None,
-                progress.elapsed_ms if progress else None,
-            )
-        decision = poller.observe(run)
-        if isinstance(decision, Done | Failed):
-            return run
-        if isinstance(decision, TimedOut):
-            raise decision.error(handle.run_id)
-        _pause(decision.seconds, display, sleep, clock)
 
+    def draw(run: GetRunResponse) -> None:
+        if display is None:
+            return
+        if run.is_terminal:
+            display.finish(str(run.status), run.duration_ms)
+            return
+        progress = run.progress
+        display.update(
+            str(run.status),
+            progress.tasks_completed if progress else None,
+            progress.tasks_total if progress else None,
+            progress.elapsed_ms if progress else None,
+        )
+
+    return poll_until_terminal(
+        handle._poll,
+        handle.run_id,
+        poller,
+        lambda seconds: _pause(seconds, display, sleep, clock),
+        on_poll=draw,
+    )
 
 def _pause(
     seconds: float,

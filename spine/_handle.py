@@ -9,7 +9,7 @@ ends it, with the last failure chained as the cause.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING
 
 from spine._enums import RunStatus
@@ -66,6 +66,36 @@ def _result(run: GetRunResponse) -> RunResult:
     except SpineError as exc:
         scrub(exc)  # the run's errors are the server's text: no secret may ride along
         raise
+
+
+def poll_until_terminal(
+    poll: Callable[[float | None], GetRunResponse],
+    run_id: str,
+    poller: Poller,
+    sleep: Callable[[float], object],
+    on_poll: Callable[[GetRunResponse], object] | None = None,
+) -> GetRunResponse:
+    """The synchronous wait loop: ``poll(request_deadline)`` until the run is terminal, sleeping
+    as ``poller`` decides; a transient failure is scheduled like a poll that saw the run still
+    running, and only the deadline ends the wait. ``on_poll`` sees every polled state (the
+    command line draws its progress bar from it). :class:`AsyncRunHandle` is the async twin."""
+    failure: SpineError | None = None
+    while True:
+        _start_poll(poller, run_id, failure)
+        try:
+            run = poll(poller.request_deadline)
+        except _TRANSIENT as exc:
+            failure = exc
+            sleep(_after_error(poller, run_id, exc))
+            continue
+        failure = None
+        if on_poll is not None:
+            on_poll(run)
+        decision = poller.observe(run)
+        if _terminal(decision, run_id):
+            return run
+        assert isinstance(decision, Sleep)
+        sleep(decision.seconds)
 
 
 class _HandleState:
@@ -153,22 +183,7 @@ class RunHandle(_HandleState):
             max_poll_interval=max_poll_interval,
             clock=self._client._settings.clock,
         )
-        sleep = self._client._sleep
-        failure: SpineError | None = None
-        while True:
-            _start_poll(poller, self.run_id, failure)
-            try:
-                run = self._poll(poller.request_deadline)
-            except _TRANSIENT as exc:
-                failure = exc
-                sleep(_after_error(poller, self.run_id, exc))
-                continue
-            failure = None
-            decision = poller.observe(run)
-            if _terminal(decision, self.run_id):
-                return run
-            assert isinstance(decision, Sleep)
-            sleep(decision.seconds)
+        return poll_until_terminal(self._poll, self.run_id, poller, self._client._sleep)
 
     def wait(
         self,

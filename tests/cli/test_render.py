@@ -136,6 +136,9 @@ class FakeHandle:
         self._states = states
         self.polls = 0
 
+    def _poll(self, deadline: float | None) -> GetRunResponse:
+        return self.refresh()
+
     def refresh(self) -> GetRunResponse:
         state = self._states[min(self.polls, len(self._states) - 1)]
         self.polls += 1
