@@ -1,4 +1,4 @@
-"""Regenerate ``generated/spine_openapi`` from ``openapi.yaml``, or check that it is current.
+"""Regenerate ``generated/_spine_openapi`` from ``openapi.yaml``, or check that it is current.
 
     python codegen/generate.py generate   # regenerate into a fresh directory and swap it in
     python codegen/generate.py check      # regenerate into a temporary directory and diff
@@ -28,7 +28,7 @@ SPEC = ROOT / "openapi.yaml"
 CONFIG = ROOT / "codegen" / "config.yaml"
 REQUIREMENTS = ROOT / "codegen" / "requirements.txt"
 OUT_DIR = ROOT / "generated"
-PACKAGE = "spine_openapi"
+PACKAGE = "_spine_openapi"
 MANIFEST = "MANIFEST.json"
 FIX_COMMAND = "make generate"
 

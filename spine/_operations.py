@@ -89,7 +89,7 @@ def _check_encodable(value: str, name: str) -> None:
 
 
 def get_run(run_id: str) -> Operation[GetRunResponse]:
-    from spine_openapi.api.runs import get_run as endpoint
+    from _spine_openapi.api.runs import get_run as endpoint
 
     run_id = check_id(run_id, "run_id")
     kwargs = endpoint._get_kwargs(run_id)  # type: ignore[arg-type]
@@ -97,7 +97,7 @@ def get_run(run_id: str) -> Operation[GetRunResponse]:
 
 
 def get_dag(canvas_id: str) -> Operation[CanvasDAG]:
-    from spine_openapi.api.canvas import get_canvas_dag as endpoint
+    from _spine_openapi.api.canvas import get_canvas_dag as endpoint
 
     canvas_id = check_id(canvas_id, "canvas_id")
     kwargs = endpoint._get_kwargs(canvas_id)  # type: ignore[arg-type]
@@ -105,7 +105,7 @@ def get_dag(canvas_id: str) -> Operation[CanvasDAG]:
 
 
 def get_tasks(canvas_id: str) -> Operation[TaskTree]:
-    from spine_openapi.api.canvas import get_canvas_tasks as endpoint
+    from _spine_openapi.api.canvas import get_canvas_tasks as endpoint
 
     canvas_id = check_id(canvas_id, "canvas_id")
     kwargs = endpoint._get_kwargs(canvas_id)  # type: ignore[arg-type]
@@ -113,7 +113,7 @@ def get_tasks(canvas_id: str) -> Operation[TaskTree]:
 
 
 def get_task(canvas_id: str, task_id: str) -> Operation[TaskNode]:
-    from spine_openapi.api.canvas import get_canvas_task as endpoint
+    from _spine_openapi.api.canvas import get_canvas_task as endpoint
 
     canvas_id = check_id(canvas_id, "canvas_id")
     task_id = check_id(task_id, "task_id")
@@ -185,10 +185,10 @@ def create_run(
     The caller must close the operation's files (``Operation.files``) once it is sent: the SDK
     closes what it opened and never what the caller opened.
     """
-    from spine_openapi.api.runs import create_run as endpoint
-    from spine_openapi.models import CreateRunRequest
-    from spine_openapi.models import Template as GenTemplate
-    from spine_openapi.types import UNSET, File
+    from _spine_openapi.api.runs import create_run as endpoint
+    from _spine_openapi.models import CreateRunRequest
+    from _spine_openapi.models import Template as GenTemplate
+    from _spine_openapi.types import UNSET, File
 
     from spine._files import normalize_files
 

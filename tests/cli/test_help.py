@@ -11,7 +11,7 @@ from spine._cli import EXIT_CODES, build_parser, main
 
 from .conftest import child_env, run_spine, spine_command
 
-HEAVY = ("httpx", "pydantic", "spine_openapi", "tenacity", "spine._client", "spine._models")
+HEAVY = ("httpx", "pydantic", "_spine_openapi", "tenacity", "spine._client", "spine._models")
 
 
 def test_help_imports_nothing_heavy() -> None:

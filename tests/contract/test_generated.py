@@ -55,20 +55,20 @@ def test_a_changed_spec_makes_the_drift_check_fail(tmp_path: Path) -> None:
 
 
 def test_generated_package_ships_in_the_installed_distribution() -> None:
-    pkg = importlib.import_module("spine_openapi")
-    assert Path(pkg.__file__ or "").parent.name == "spine_openapi"
+    pkg = importlib.import_module("_spine_openapi")
+    assert Path(pkg.__file__ or "").parent.name == "_spine_openapi"
     from importlib.metadata import distribution
 
     dist = distribution("spine-python")
     if '"editable": true' in (dist.read_text("direct_url.json") or "").replace(" ", " "):
         pytest.skip("editable install; `make test` checks the installed wheel's contents")
     shipped = {str(f) for f in dist.files or []}
-    assert "spine_openapi/api/runs/create_run.py" in shipped
+    assert "_spine_openapi/api/runs/create_run.py" in shipped
     assert "spine/py.typed" in shipped
 
 
 def _model_for(example: Example) -> Any:
-    models = importlib.import_module("spine_openapi.models")
+    models = importlib.import_module("_spine_openapi.models")
     return getattr(models, ref_name(example.schema))
 
 
@@ -82,7 +82,7 @@ def test_generated_models_parse_every_documented_example(example: Example) -> No
 def test_unknown_values_in_open_sets_parse_instead_of_raising() -> None:
     """Trap: the generator raises ValueError for an enum value the spec does not list. The spec
     models run status, block type and task type as anyOf(enum, string)."""
-    from spine_openapi.models import (
+    from _spine_openapi.models import (
         CanvasDAGEnvelope,
         GetRunEnvelope,
         RunStatus,
@@ -111,7 +111,7 @@ def test_unknown_values_in_open_sets_parse_instead_of_raising() -> None:
 def test_unset_optional_form_fields_are_not_sent() -> None:
     """Trap: a None form field is sent as the text "None". The request schema has no nullable
     field, so an optional field is either a string or not sent at all."""
-    from spine_openapi.models import CreateRunRequest
+    from _spine_openapi.models import CreateRunRequest
 
     parts = CreateRunRequest(prompt="hello").to_multipart()
     assert parts == [("prompt", (None, b"hello", "text/plain"))]
@@ -122,16 +122,16 @@ def test_generated_multipart_boundary_is_fixed_and_left_to_the_spine_layer() -> 
     containing that line would corrupt the form). The spine layer drops this header so httpx
     picks a random boundary; tests/client check the wire. If a generator upgrade fixes this,
     this test fails and the workaround can go."""
-    from spine_openapi.api.runs import create_run
-    from spine_openapi.models import CreateRunRequest
+    from _spine_openapi.api.runs import create_run
+    from _spine_openapi.models import CreateRunRequest
 
     kwargs = create_run._get_kwargs(body=CreateRunRequest(prompt="p"))
     assert kwargs["headers"]["Content-Type"] == "multipart/form-data; boundary=+++"
 
 
 def test_path_parameters_are_escaped_into_one_segment() -> None:
-    from spine_openapi.api.canvas import get_canvas_task
-    from spine_openapi.api.runs import get_run
+    from _spine_openapi.api.canvas import get_canvas_task
+    from _spine_openapi.api.runs import get_run
 
     assert get_run._get_kwargs("a/b?c#d")["url"] == "/v1/run/a%2Fb%3Fc%23d"  # type: ignore[arg-type]
     url = get_canvas_task._get_kwargs("x/../y", "t")["url"]  # type: ignore[arg-type]

@@ -52,12 +52,12 @@ def test_no_generated_class_leaks_into_a_public_signature() -> None:
                 continue
             for hint in hints.values():
                 for t in _types_in(hint):
-                    if getattr(t, "__module__", "").startswith("spine_openapi"):
+                    if getattr(t, "__module__", "").startswith("_spine_openapi"):
                         leaks.append(f"{name}.{member_name}: {t}")
         if hasattr(obj, "model_fields"):
             for field_name, field in obj.model_fields.items():
                 for t in _types_in(field.annotation):
-                    if getattr(t, "__module__", "").startswith("spine_openapi"):
+                    if getattr(t, "__module__", "").startswith("_spine_openapi"):
                         leaks.append(f"{name}.{field_name}: {t}")
     assert leaks == []
 
@@ -79,7 +79,7 @@ def test_client_surfaces_are_twins() -> None:
 
 
 def test_import_spine_loads_nothing_heavy() -> None:
-    heavy = "('httpx', 'pydantic', 'tenacity', 'spine_openapi')"
+    heavy = "('httpx', 'pydantic', 'tenacity', '_spine_openapi')"
     code = f"import sys, spine; print(','.join(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
