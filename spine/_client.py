@@ -200,7 +200,7 @@ class AsyncSpineClient(_ClientBase):
     async def aclose(self) -> None:
         """Close the connection pool (not an injected ``http_client``). Idempotent."""
         if self._owns_http:
-            await self._runtime.http.aclose()
+            await self._runtime.aclose()
 
     async def close(self) -> None:
         """Alias of :meth:`aclose`."""

@@ -142,7 +142,7 @@ def test_the_key_never_appears_in_errors_or_logs(
     calls = [
         lambda: api.call(client.runs.get, handle.run_id),
         lambda: api.call(client.runs.create, "again", files=[("a.txt", b"x")]),
-        lambda: api.call(client.canvas.get_dag, "c1"),
+        lambda: api.call(client.canvas.get_dag, "c1c1c1c1-c1c1-4c1c-8c1c-c1c1c1c1c1c1"),
         lambda: api.call(handle.wait, timeout=0.1, poll_interval=0.02),
     ]
     if scenario in ("stall", "trickle"):  # real timeouts: the first two calls say it all
