@@ -30,6 +30,8 @@ from spine import (
     canvas_url,
 )
 from spine._artifacts import plan_names, save_artifact
+from spine._exceptions import InvalidRequestError
+from spine._files import check_upload_path
 from spine.cli._errors import (
     EXIT_AUTH,
     EXIT_DOWNLOAD,
@@ -359,11 +361,17 @@ def _read_prompt(value: str) -> str:
 
 
 def _check_files(paths: list[str]) -> list[str]:
+    """Every --file must be a readable regular file (the SDK's own check; a FIFO, a device or
+    a directory could make the upload never end), before the client is even built."""
     for path in paths:
         if not os.path.exists(path):
             raise UsageError(f"--file {path!r}: no such file")
-        if os.path.isdir(path):
-            raise UsageError(f"--file {path!r} is a directory")
+        try:
+            check_upload_path("--file", path)
+        except InvalidRequestError as exc:
+            raise UsageError(exc.message) from None
+        except OSError as exc:
+            raise UsageError(f"--file {path!r}: {exc.strerror or exc}") from None
         if not os.access(path, os.R_OK):
             raise UsageError(f"--file {path!r} is not readable")
     return paths

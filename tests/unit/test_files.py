@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import spine._files as files_module
+from spine._exceptions import InvalidRequestError
 from spine._files import (
     ACCEPTED_SHAPES,
     UploadFile,
@@ -228,10 +229,11 @@ def test_missing_path(tmp_path: Path) -> None:
 
 
 def test_directory(tmp_path: Path) -> None:
-    with pytest.raises(IsADirectoryError) as info:
+    # Not a regular file: refused before any request (issue 12), as a FIFO or a device is.
+    with pytest.raises(InvalidRequestError) as info:
         normalize_files(tmp_path)
     assert str(tmp_path) in str(info.value)
-    assert "directory" in str(info.value)
+    assert "a directory, not a regular file" in str(info.value)
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
