@@ -38,7 +38,7 @@ from spine._exceptions import (
     scrub,
 )
 from spine._files import close_uploads
-from spine._log import configure_logging_from_env, logger
+from spine._log import configure_logging_from_env, logger, protect_loggers
 from spine._models import parse_envelope
 from spine._operations import Operation, is_uuid
 from spine._redact import mask_secret, redact
@@ -148,6 +148,7 @@ class Settings:
         allow_http: bool,
     ) -> None:
         configure_logging_from_env()
+        protect_loggers()
         self.api_key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(base_url, http_client, allow_http)
         self.root = self.base_url[: -len(API_PREFIX)]  # generated paths start with /v1

@@ -381,6 +381,8 @@ class ArtifactDownloadError(SpineError):
     artifact_name: str
     status_code: int | None
     url: str | None
+    #: The storage host's ``Retry-After`` in seconds (None when absent or unreadable).
+    _retry_after: float | None = None
 
     def __init__(
         self,

@@ -82,6 +82,7 @@ class _HandleState:
     run_id: str
     create_response: CreateRunResponse | None
     last: GetRunResponse | None
+    _runtime: Any
 
     def __init__(self, run_id: str | uuid.UUID, create_response: CreateRunResponse | None) -> None:
         self.run_id = str(check_id(run_id, "run_id"))
@@ -112,6 +113,10 @@ class _HandleState:
 
     def _observe(self, run: GetRunResponse) -> GetRunResponse:
         self.last = run
+        if run.result is not None:
+            from spine._artifacts import bind
+
+            bind(run, self._runtime)  # its downloads retry and refresh through this client
         return run
 
     def __repr__(self) -> str:

@@ -19,6 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCanvas", "AsyncRuns", "Canvas", "Runs"]
 
 
+def _bound(run: GetRunResponse, runtime: object) -> GetRunResponse:
+    """``run``, its result's downloads tied to this client (retries, fresh links)."""
+    if run.result is not None:
+        from spine._artifacts import bind
+
+        bind(run, runtime)
+    return run
+
+
 class Runs:
     """``client.runs``: create runs and read their state."""
 
@@ -62,7 +71,7 @@ class Runs:
 
         ``run_id`` is a UUID (a str in the canonical form, or a :class:`uuid.UUID`); anything
         else raises :class:`InvalidRequestError` before any request is sent."""
-        return self._runtime.call(ops.get_run(run_id))
+        return _bound(self._runtime.call(ops.get_run(run_id)), self._runtime)
 
     def attach(self, run_id: str | uuid.UUID) -> RunHandle:
         """A handle for an existing run (no request is sent; ``run_id`` is checked as for
@@ -102,7 +111,7 @@ class AsyncRuns:
 
     async def get(self, run_id: str | uuid.UUID) -> GetRunResponse:
         """See :meth:`Runs.get`."""
-        return await self._runtime.call(ops.get_run(run_id))
+        return _bound(await self._runtime.call(ops.get_run(run_id)), self._runtime)
 
     def attach(self, run_id: str | uuid.UUID) -> AsyncRunHandle:
         """See :meth:`Runs.attach`."""
