@@ -253,10 +253,8 @@ OUTCOMES: dict[str, Rule] = _rules(
      True, True, False, True),
     ("proxy_refused", "the proxy refused to open a tunnel to the API (ProxyError)",
      False, False, False, True),
-    ("not_sendable", "httpx cannot send to this URL at all (UnsupportedProtocol)",
-     False, False, False, False),
-    ("refused_locally", "the SDK refused the input before sending (InvalidRequestError: an"
-     " invalid id, an empty prompt, a file that is not a regular file...)",
+    ("refused_locally", "refused before anything was sent: InvalidRequestError (an invalid id,"
+     " an empty prompt, a file that is not a regular file...), httpx's UnsupportedProtocol",
      False, False, False, False),
     ("send_failed", "sending broke off part-way (WriteError, WriteTimeout)",
      True, False, True, True),
@@ -266,8 +264,9 @@ OUTCOMES: dict[str, Rule] = _rules(
      False, False, True, True),
     ("failed_locally", "an exception that is not an HTTP failure, raised while the request was"
      " under way (a file or an event hook that raises)", False, False, True, False),
-    ("unreadable", "a 2xx whose body breaks the contract (not JSON, not the envelope, another"
-     " run's id), or a body too large or undecodable", False, False, True, True),
+    ("unreadable", "a 2xx whose body breaks the contract (not JSON, not the envelope, a run_id"
+     " that is not a UUID or is another run's), or a body too large or undecodable",
+     False, False, True, True),
     ("redirect", "any 3xx (never followed)", False, False, True, True),
     ("refused_400", "400 with the error envelope", False, False, False, False),
     ("refused_401", "401 with the error envelope", False, False, False, False),
@@ -347,12 +346,18 @@ def classify_exception(exc: BaseException) -> str:
     if isinstance(exc, httpx.ProxyError):
         return "proxy_refused"
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return "not_sendable"
+        return "refused_locally"
     if isinstance(exc, httpx.WriteError | httpx.WriteTimeout):
         return "send_failed"
     if isinstance(exc, httpx.ReadError | httpx.ReadTimeout | httpx.RemoteProtocolError):
         return "no_answer"
     if isinstance(exc, httpx.TransportError):
+        return "transport_other"
+    import h11  # httpcore's HTTP/1.1 engine: its errors can escape httpcore's mapping
+
+    if isinstance(exc, h11.RemoteProtocolError):
+        return "no_answer"
+    if isinstance(exc, h11.LocalProtocolError):  # e.g. a body shorter than its Content-Length
         return "transport_other"
     return "failed_locally"
 
