@@ -610,8 +610,9 @@ class SyncPipeline(_Runtime):
                 raise
             except Exception as exc:
                 error = transport_error(exc, op)
+                error.__cause__ = exc  # scrubbed too: a cause may quote what the server sent
                 scrub(error)
-                raise error from exc
+                raise error from error.__cause__
             finally:
                 close_files(op)
             try:
@@ -736,8 +737,9 @@ class AsyncPipeline(_Runtime):
                 raise
             except Exception as exc:
                 error = transport_error(exc, op)
+                error.__cause__ = exc  # scrubbed too: a cause may quote what the server sent
                 scrub(error)
-                raise error from exc
+                raise error from error.__cause__
             finally:
                 close_files(op)
             try:

@@ -102,10 +102,20 @@ def _redact_plain(text: str) -> str:
     return _SECRET_RE.sub(lambda m: _mask(m.group(1), m.group(2)), text)
 
 
+_ESCAPE_RE = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return chr(int(match.group(1) or match.group(2), 16))
+
+
 def _decoded_forms(text: str) -> list[str]:
-    """The text as a URL (percent-escapes) or an HTML page (character references) would show
-    it: a server can echo a secret in either form."""
+    """The text as a URL (percent-escapes), an HTML page (character references) or a JSON or
+    Python string (``\\u005f``, ``\\x5f``) would show it: a server can echo a secret in any of
+    these forms."""
     forms: list[str] = []
+    if "\\" in text:
+        forms.append(_ESCAPE_RE.sub(_unescape, text))
     if "%" in text:
         from urllib.parse import unquote
 
