@@ -4,11 +4,17 @@ Registered automatically (the ``spine`` entry point in the ``pytest11`` group), 
 ask for:
 
 ``spine_sandbox``
-    A running :class:`spine.testing.Sandbox`, stopped after the test. Configure it with the
-    ``spine_sandbox`` marker, whose keyword arguments go to the constructor::
+    A running :class:`spine.testing.Sandbox`, stopped after the test. Its runs last
+    ``DEFAULT_RUN_DURATION`` (0.2 s) unless asked otherwise, so tests stay fast. Configure it
+    with the ``spine_sandbox`` marker, whose keyword arguments go to the constructor::
 
         @pytest.mark.spine_sandbox(run_duration=None, outcomes=["failed"])
         def test_failure(spine_sandbox): ...
+
+    For a whole suite: the ``spine_sandbox_run_duration`` ini option (seconds, or
+    ``manual``), or a ``spine_sandbox_options`` fixture in ``conftest.py`` returning keyword
+    arguments for every sandbox. The marker wins over the fixture, the fixture over the ini
+    option, the ini option over the default.
 
 ``spine_client``
     A ``spine.SpineClient`` pointed at that sandbox with a key it accepts; closed afterwards.
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -42,9 +49,33 @@ import pytest
 if TYPE_CHECKING:
     from spine.testing._sandbox import Sandbox
 
-__all__ = ["async_spine_client", "pytest_configure", "spine_client", "spine_sandbox"]
+__all__ = [
+    "DEFAULT_RUN_DURATION",
+    "async_spine_client",
+    "pytest_addoption",
+    "pytest_configure",
+    "spine_client",
+    "spine_sandbox",
+    "spine_sandbox_options",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+DEFAULT_RUN_DURATION = 0.2
+"""Seconds a run of the ``spine_sandbox`` fixture takes unless configured (``Sandbox``'s own
+default, 3 s, is for people watching a run)."""
+
+_INI_RUN_DURATION = "spine_sandbox_run_duration"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        _INI_RUN_DURATION,
+        help="seconds a run of the spine_sandbox fixture lasts, or 'manual'"
+        f" (default {DEFAULT_RUN_DURATION})",
+        default=str(DEFAULT_RUN_DURATION),
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,13 +85,48 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _ini_run_duration(config: pytest.Config) -> float | None:
+    from spine.testing._config import parse_duration
+
+    try:
+        value = config.getini(_INI_RUN_DURATION)
+    except ValueError:  # the plugin's fixtures imported by a conftest, its hooks not loaded
+        return DEFAULT_RUN_DURATION
+    try:
+        duration = parse_duration(str(value))
+    except ValueError:
+        duration = -1.0
+    if duration is not None and not (math.isfinite(duration) and duration >= 0):
+        raise pytest.UsageError(
+            f"{_INI_RUN_DURATION} must be a number of seconds (>= 0) or 'manual', not {value!r}"
+        )
+    return duration
+
+
 @pytest.fixture
-def spine_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    """A running Spine sandbox (see ``spine.testing.Sandbox``), stopped after the test."""
+def spine_sandbox_options() -> dict[str, Any]:
+    """Keyword arguments for every ``spine_sandbox`` of the suite: override this fixture in a
+    ``conftest.py`` (a ``spine_sandbox`` marker still wins). Empty by default."""
+    return {}
+
+
+@pytest.fixture
+def spine_sandbox(
+    request: pytest.FixtureRequest, spine_sandbox_options: dict[str, Any]
+) -> Iterator[Sandbox]:
+    """A running Spine sandbox (see ``spine.testing.Sandbox``), stopped after the test.
+
+    Its options, each source overriding the one before: ``run_duration`` from the
+    ``spine_sandbox_run_duration`` ini option (default 0.2 s), the ``spine_sandbox_options``
+    fixture, the ``spine_sandbox`` marker's keyword arguments.
+    """
     from spine.testing._sandbox import Sandbox
 
+    options: dict[str, Any] = {"run_duration": _ini_run_duration(request.config)}
+    options.update(spine_sandbox_options)
     marker = request.node.get_closest_marker("spine_sandbox")
-    options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    if marker is not None:
+        options.update(marker.kwargs)
     with Sandbox(**options) as sandbox:
         yield sandbox
 

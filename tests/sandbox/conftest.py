@@ -22,6 +22,7 @@ from spine.testing.pytest_plugin import (  # noqa: F401
     pytest_configure,
     spine_client,
     spine_sandbox,
+    spine_sandbox_options,
 )
 
 OTHER_KEY = "sk_spine_someone_else"
