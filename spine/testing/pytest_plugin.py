@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pytest
 
 if TYPE_CHECKING:
-    from spine.testing._sandbox import Sandbox
+    from spine.testing._server._sandbox import Sandbox
 
 __all__ = [
     "DEFAULT_RUN_DURATION",
@@ -86,7 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _ini_run_duration(config: pytest.Config) -> float | None:
-    from spine.testing._config import parse_duration
+    from spine.testing._server._config import parse_duration
 
     try:
         value = config.getini(_INI_RUN_DURATION)
@@ -120,7 +120,7 @@ def spine_sandbox(
     ``spine_sandbox_run_duration`` ini option (default 0.2 s), the ``spine_sandbox_options``
     fixture, the ``spine_sandbox`` marker's keyword arguments.
     """
-    from spine.testing._sandbox import Sandbox
+    from spine.testing._server._sandbox import Sandbox
 
     options: dict[str, Any] = {"run_duration": _ini_run_duration(request.config)}
     options.update(spine_sandbox_options)
