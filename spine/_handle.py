@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from spine import _operations as ops
 from spine._enums import RunStatus
 from spine._exceptions import SpineError, scrub
-from spine._models import CreateRunResponse, GetRunResponse, RunProgress, RunResult
+from spine._models import (
+    CanvasDAG,
+    CreateRunResponse,
+    GetRunResponse,
+    RunProgress,
+    RunResult,
+    TaskTree,
+)
 from spine._operations import check_id
 from spine._poller import Done, Failed, OnPoll, Poller, PollNow, ProgressPoller, wait_steps
 
@@ -68,6 +75,13 @@ def _poller(
         poll_interval=poll_interval,
         max_poll_interval=max_poll_interval,
         clock=clock,
+    )
+
+
+def _no_canvas(run_id: str) -> SpineError:
+    return SpineError(
+        f"Run {run_id} has no canvas id yet: the API has not reported one. Ask again after"
+        " the next poll (refresh() or wait())."
     )
 
 
@@ -193,6 +207,28 @@ class RunHandle(_HandleState):
         )
         return _result(run)
 
+    def _canvas_id(self) -> str:
+        canvas_id = self.canvas_id
+        if canvas_id is None:
+            canvas_id = self.refresh().canvas_id
+        if canvas_id is None:
+            raise _no_canvas(self.run_id)
+        return canvas_id
+
+    def get_dag(self) -> CanvasDAG:
+        """The run's canvas block graph (``client.canvas.get_dag(canvas_id)``).
+
+        The canvas id comes from the latest poll or the create response; when neither has
+        one yet, the run is polled once. Raises :class:`SpineError` if the API still has not
+        reported a canvas id (Spine may omit it from the first polls).
+        """
+        return self._runtime.call(ops.get_dag(self._canvas_id()))
+
+    def get_tasks(self) -> TaskTree:
+        """The run's task tree (``client.canvas.get_tasks(canvas_id)``); the canvas id is found
+        as for :meth:`get_dag`."""
+        return self._runtime.call(ops.get_tasks(self._canvas_id()))
+
     def stream_progress(self, *, poll_interval: float = 2.0) -> Iterator[RunProgress]:
         """Yield the run's progress at a fixed interval while it runs; stop when it ends.
 
@@ -274,6 +310,22 @@ class AsyncRunHandle(_HandleState):
             on_poll=on_poll,
         )
         return _result(run)
+
+    async def _canvas_id(self) -> str:
+        canvas_id = self.canvas_id
+        if canvas_id is None:
+            canvas_id = (await self.refresh()).canvas_id
+        if canvas_id is None:
+            raise _no_canvas(self.run_id)
+        return canvas_id
+
+    async def get_dag(self) -> CanvasDAG:
+        """See :meth:`RunHandle.get_dag`."""
+        return await self._runtime.call(ops.get_dag(await self._canvas_id()))
+
+    async def get_tasks(self) -> TaskTree:
+        """See :meth:`RunHandle.get_tasks`."""
+        return await self._runtime.call(ops.get_tasks(await self._canvas_id()))
 
     async def stream_progress(self, *, poll_interval: float = 2.0) -> AsyncIterator[RunProgress]:
         """See :meth:`RunHandle.stream_progress`."""
