@@ -193,12 +193,14 @@ class Sandbox:
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Sandbox:
-        """Build a sandbox from a TOML config file (see the README), with keyword overrides."""
-        from spine.testing._server._config import load_config
+        """Build a sandbox from a TOML config file (see the README), with keyword overrides.
 
-        options = load_config(Path(path))
-        options.update(overrides)
-        return cls(**options)
+        The file is read exactly as ``spine sandbox --config FILE`` reads it. Raises
+        ``ValueError`` for an unknown key or a wrong type, ``OSError`` if it cannot be read.
+        """
+        from spine.testing._server._config import sandbox_options
+
+        return cls(**sandbox_options(Path(path), overrides))
 
     # ------------------------------------------------------------------ lifecycle
 
