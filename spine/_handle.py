@@ -116,18 +116,26 @@ class _HandleState:
 
     @property
     def status(self) -> str | None:
-        """The status seen by the latest poll (None before the first one)."""
-        return None if self.last is None else self.last.status
+        """The run's latest known status: from the latest poll, else from the create response
+        (``running``); None for a handle attached by id and not polled yet."""
+        if self.last is not None:
+            return self.last.status
+        if self.create_response is not None:
+            return self.create_response.status
+        return None
 
     def _observe(self, run: GetRunResponse) -> GetRunResponse:
         self.last = run
         return run
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(run_id={self.run_id!r}, status={self.status!r}, "
-            f"canvas_id={self.canvas_id!r})"
-        )
+        # Only what is known: an attached handle not polled yet has no status to show.
+        parts = [f"run_id={self.run_id!r}"]
+        if self.status is not None:
+            parts.append(f"status={str(self.status)!r}")
+        if self.canvas_id is not None:
+            parts.append(f"canvas_id={self.canvas_id!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 class RunHandle(_HandleState):

@@ -40,6 +40,7 @@ class ManualClock:
     """
 
     def __init__(self, start: float = 0.0) -> None:
+        """A clock reading ``start`` seconds until :meth:`advance` or :meth:`set` moves it."""
         self._now = float(start)
         self._lock = threading.Lock()
 
@@ -53,6 +54,9 @@ class ManualClock:
             raise ValueError("a clock does not go backwards")
         with self._lock:
             self._now += seconds
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now={self():g})"
 
     def set(self, now: float) -> None:
         """Set the clock to ``now``."""
@@ -150,6 +154,8 @@ class Sandbox:
         faults: Iterable[Fault | Mapping[str, Any]] = (),
         request_log_limit: int | None = 100_000,
     ) -> None:
+        # The options are documented in the class docstring, shown by help(Sandbox.__init__)
+        # too (set below the class).
         key_list = None if api_keys is None else list(dict.fromkeys(api_keys))
         keys = None if key_list is None else frozenset(key_list)
         if key_list is not None and not key_list:
@@ -537,6 +543,9 @@ OUTCOME_RULE = (
     " prompt's marker always wins."
 )
 """The one precedence for run outcomes, in timed and manual mode alike."""
+
+
+Sandbox.__init__.__doc__ = Sandbox.__doc__
 
 
 def _final_outcome(run: Run, requested: str | None) -> str:
