@@ -187,9 +187,15 @@ class _Creation:
         ambiguous = bool(getattr(exc, "run_may_exist", False))
         if isinstance(exc, SpineError):
             message = str(exc)
+        elif not isinstance(exc, Exception):
+            # Cancelled or interrupted: the request may already be on the wire.
+            ambiguous = True
+            message = f"interrupted while sending ({type(exc).__name__}); the run may exist"
         else:
             message = f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, SpineError) or isinstance(exc, InvalidRequestError):
+        if isinstance(exc, Exception) and (
+            not isinstance(exc, SpineError) or isinstance(exc, InvalidRequestError)
+        ):
             message = f"refused before sending: {message}"
         self.recorder.safely(
             f"The create with Idempotency-Key {self.key} failed and the ledger could not"
