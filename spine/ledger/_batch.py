@@ -29,6 +29,7 @@ binds long before the CPU does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -366,6 +367,8 @@ class BatchReport:
     download_errors: int
     ledger_path: str | None
     elapsed: float
+    pauses: list[float] = field(default_factory=list)
+    """Each pause of the whole batch after a 429 or an unreachable server, in seconds."""
 
     @property
     def exit_code(self) -> int:
@@ -400,6 +403,9 @@ class BatchReport:
         lines += [f"  {s:<{width}}  {n:>7}" for s, n in rows]
         if self.download_errors:
             lines.append(f"  {'downloads failed':<{width}}  {self.download_errors:>7}")
+        if self.pauses:
+            lines.append(f"  paused {len(self.pauses)} time(s), {sum(self.pauses):.0f} s in all,"
+                         " for the API's rate limit or an unreachable server")
         if self.attention:
             lines.append("")
             idw = max(len("item"), *(len(o.id) for o in self.attention[:_MAX_REPORTED]))
@@ -451,6 +457,7 @@ class RateGate:
         self.cap = cap
         self.failures = 0  # consecutive failures that paused the gate
         self.pauses: list[float] = []  # the pauses taken, in seconds (for reports and tests)
+        self._napping: asyncio.Future[None] | None = None
 
     def delay_for(self, retry_after: float | None) -> float:
         """Seconds to pause: ``Retry-After`` when the server gave one, else exponential back-off
@@ -470,12 +477,21 @@ class RateGate:
         self.failures = 0
 
     async def wait(self) -> None:
+        """Return once the gate is open. Every create waiting meanwhile shares one pause."""
         while True:
             left = self.until - self._clock()
             if left <= 0:
                 return
-            self.pauses.append(left)
-            await self._sleep(left)
+            if self._napping is None:
+                self._napping = asyncio.ensure_future(self._nap(left))
+            await asyncio.shield(self._napping)
+
+    async def _nap(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        try:
+            await self._sleep(seconds)
+        finally:
+            self._napping = None
 
 
 class _Abort(Exception):
@@ -731,6 +747,10 @@ class _Batch:
 
     async def save(self, item_id: str, run: GetRunResponse) -> None:
         folder = self.out / item_id
+        # A process killed mid-download leaves its temporary files (.spine-*.part) behind.
+        for stale in folder.glob(".spine-*.part") if folder.is_dir() else ():
+            with contextlib.suppress(OSError):
+                stale.unlink()
         async with self.downloads:
             for attempt in (1, 2):
                 assert run.result is not None
@@ -953,6 +973,7 @@ async def arun_batch(
                 download_errors=len(runner.download_errors),
                 ledger_path=None if opened.path == ":memory:" else opened.path,
                 elapsed=clock() - runner.started,
+                pauses=list(runner.gate.pauses),
             )
             if stopped is not None:
                 stopped.batch_report = report  # type: ignore[attr-defined]
