@@ -80,7 +80,30 @@ _EXPORTS = {
     "run_batch": "spine.ledger._batch",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ArtifactRecord",
+    "AsyncRecordedRun",
+    "AsyncRecordedRuns",
+    "BatchItem",
+    "BatchReport",
+    "BatchUpdate",
+    "ItemOutcome",
+    "Ledger",
+    "LedgerCorruptError",
+    "LedgerError",
+    "LedgerLockedError",
+    "LedgerVersionError",
+    "LedgerWarning",
+    "RecordedRun",
+    "RecordedRuns",
+    "RunRecord",
+    "arun_batch",
+    "default_path",
+    "open_ledger",
+    "read_items",
+    "record",
+    "run_batch",
+]
 
 
 def __getattr__(name: str) -> Any:

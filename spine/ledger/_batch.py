@@ -36,8 +36,8 @@ import os
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -464,8 +464,8 @@ class RateGate:
         from ``base`` doubling to ``cap``, with ±10 % jitter."""
         if retry_after is not None and retry_after >= 0:
             return min(retry_after, self.cap * 10)
-        step = min(self.base * 2 ** max(self.failures - 1, 0), self.cap)
-        return step * random.uniform(0.9, 1.1)
+        step = min(self.base * 2.0 ** max(self.failures - 1, 0), self.cap)
+        return float(step * random.uniform(0.9, 1.1))
 
     def pause(self, retry_after: float | None) -> None:
         self.failures += 1
@@ -505,8 +505,8 @@ class _Abort(Exception):
 # ----------------------------------------------------------------------------- the runner
 
 
-@asynccontextmanager
-async def _locked(out: Path) -> AsyncIterator[None]:
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
     """An exclusive lock on ``out/.spine-batch.lock`` (released by the OS if the process dies,
     ``kill -9`` included), so two processes never run the same batch at once."""
     path = out / LOCK
@@ -516,7 +516,9 @@ async def _locked(out: Path) -> AsyncIterator[None]:
             if os.name == "nt":  # pragma: no cover - exercised on Windows only
                 import msvcrt
 
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+                msvcrt.locking(  # type: ignore[attr-defined,unused-ignore]
+                    handle.fileno(), msvcrt.LK_NBLCK, 1  # type: ignore[attr-defined,unused-ignore]
+                )
             else:
                 import fcntl
 
@@ -693,7 +695,8 @@ class _Batch:
                 # The server did not act on it: pause every create, then send it again.
                 retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
                 self.gate.pause(retry_after)
-                if not isinstance(exc, RateLimitError) and self.gate.failures > self.max_unreachable:
+                unreachable = not isinstance(exc, RateLimitError)
+                if unreachable and self.gate.failures > self.max_unreachable:
                     raise _Abort(exc) from exc
                 continue  # the same row and Idempotency-Key are sent again
             except SpineError as exc:
@@ -740,7 +743,7 @@ class _Batch:
         elif self.download:
             self.recorder.safely(
                 f"Could not record the downloads of run {run.run_id}",
-                lambda l: l.record_artifacts(run.run_id, []),
+                lambda led: led.record_artifacts(run.run_id, []),
             )
         self.credits += credits or 0
         self._move(item_id, "running", status, run.run_id)
@@ -772,10 +775,14 @@ class _Batch:
                 except (SpineError, OSError) as exc:
                     self.download_errors[item_id] = str(exc)
                     return
+                assert run.result is not None
                 saved = list(zip(run.result.artifacts, paths, strict=True))
+                run_id = run.run_id
                 self.recorder.safely(
-                    f"Artifacts of run {run.run_id} were saved but not recorded",
-                    lambda l: l.record_artifacts(run.run_id, saved),
+                    f"Artifacts of run {run_id} were saved but not recorded",
+                    lambda led, run_id=run_id, saved=saved: led.record_artifacts(  # type: ignore[misc]
+                        run_id, saved
+                    ),
                 )
                 return
 
@@ -854,14 +861,21 @@ class _Batch:
                 outcome = self.outcome(item, rec)
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
                 credits += outcome.credits_consumed or 0
-                if outcome.status != "completed" or outcome.error:
-                    if len(attention) < 1000:
-                        attention.append(outcome)
+                needs_look = outcome.status != "completed" or outcome.error
+                if needs_look and len(attention) < 1000:
+                    attention.append(outcome)
                 handle.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
         return counts, credits, attention
+
+
+def _prepare(out: str | os.PathLike[str]) -> tuple[Path, str]:
+    """Create the output folder; the batch's default name is its absolute path."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder, f"dir:{folder.resolve()}"
 
 
 def _fingerprint_of(item: BatchItem) -> str:
@@ -936,20 +950,19 @@ async def arun_batch(
     if timeout is not None and not timeout >= 0:
         raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
     batch_items = _normalise(items)
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder, default_name = _prepare(out)
     opened = open_ledger(ledger)
     own = opened is None or not isinstance(ledger, Ledger)
     if opened is None:
         opened = Ledger(":memory:")
     try:
-        async with _locked(folder):
+        with _locked(folder):
             runner = _Batch(
                 client,
                 batch_items,
                 out=folder,
                 ledger=opened,
-                batch=name or f"dir:{folder.resolve()}",
+                batch=name or default_name,
                 concurrency=concurrency,
                 timeout=timeout,
                 resend_ambiguous=resend_ambiguous,

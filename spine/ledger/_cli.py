@@ -499,7 +499,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             " the same command with --resend-ambiguous to get them with their original"
             " Idempotency-Key.", file=sys.stderr, flush=True,
         )
-    return report.exit_code
+    return int(report.exit_code)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -74,8 +74,8 @@ def _describe_file(entry: Any) -> dict[str, Any]:
     """``{"name", "size", "sha256", "path"}`` of one file input (``path`` only for paths)."""
     if isinstance(entry, str | os.PathLike):
         path = os.path.abspath(os.fspath(entry))
-        size, sha = _hash_path(path)  # a missing file raises here, before anything is recorded
-        return {"name": os.path.basename(path), "size": size, "sha256": sha, "path": path}
+        length, digest = _hash_path(path)  # a missing file raises here, before it is recorded
+        return {"name": os.path.basename(path), "size": length, "sha256": digest, "path": path}
     if isinstance(entry, Mapping):
         name = entry.get("filename")
         content = entry.get("content")
@@ -95,7 +95,10 @@ def _describe_file(entry: Any) -> dict[str, Any]:
             "sha256": hashlib.sha256(data).hexdigest(),
             "path": None,
         }
-    size, sha = _hash_stream(content) if hasattr(content, "read") else (None, None)
+    hashed: tuple[int | None, str | None] = (
+        _hash_stream(content) if hasattr(content, "read") else (None, None)
+    )
+    size, sha = hashed
     return {"name": name if isinstance(name, str) else None, "size": size, "sha256": sha,
             "path": None}
 

@@ -19,6 +19,7 @@ only do the I/O.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import time
@@ -100,7 +101,9 @@ class _Recorder:
 
     def observe(self, run: GetRunResponse | None) -> None:
         if run is not None:
-            self.safely(f"Could not record the state of run {run.run_id}", lambda l: l.observe(run))
+            self.safely(
+                f"Could not record the state of run {run.run_id}", lambda led: led.observe(run)
+            )
 
 
 class _Creation:
@@ -155,7 +158,7 @@ class _Creation:
         request, fingerprint = describe_request(
             self.prompt,
             template=self.kwargs["template"],
-            blocks=self.blocks,  # type: ignore[arg-type]
+            blocks=self.blocks,
             agent_instructions=self.kwargs["agent_instructions"],
             webhook_url=self.kwargs["webhook_url"],
             files=self.files,
@@ -176,7 +179,7 @@ class _Creation:
         if row is not None:
             self.recorder.safely(
                 f"Run {run_id} was created but the ledger could not record it",
-                lambda l: l.mark_created(row, run_id, canvas_id),
+                lambda led: led.mark_created(row, run_id, canvas_id),
             )
 
     def failed(self, exc: BaseException) -> None:
@@ -200,7 +203,7 @@ class _Creation:
         self.recorder.safely(
             f"The create with Idempotency-Key {self.key} failed and the ledger could not"
             " record it",
-            lambda l: l.mark_failed_create(row, ambiguous=ambiguous, message=message),
+            lambda led: led.mark_failed_create(row, ambiguous=ambiguous, message=message),
         )
 
 
@@ -288,7 +291,7 @@ class RecordedRun(_RecordedBase):
         saved = list(zip(result.artifacts, paths, strict=True))
         self._recorder.safely(
             f"Artifacts of run {self.run_id} were saved but not recorded",
-            lambda l: l.record_artifacts(self.run_id, saved),
+            lambda led: led.record_artifacts(self.run_id, saved),
         )
         return paths
 
@@ -348,12 +351,12 @@ class AsyncRecordedRun(_RecordedBase):
         saved = list(zip(result.artifacts, paths, strict=True))
         self._recorder.safely(
             f"Artifacts of run {self.run_id} were saved but not recorded",
-            lambda l: l.record_artifacts(self.run_id, saved),
+            lambda led: led.record_artifacts(self.run_id, saved),
         )
         return paths
 
 
-def _result_of(run: GetRunResponse | None, run_id: str) -> Any:
+def _result_of(run: GetRunResponse | None, run_id: str) -> RunResult:
     if run is None or run.result is None:
         raise ValueError(f"run {run_id} has no result yet: wait() for it first")
     return run.result
@@ -385,11 +388,11 @@ class _RunsBase:
         recorder = _Recorder(self.ledger)
         recorder.safely(
             f"Could not record run {run_id}",
-            lambda l: l.follow(run_id, self.host, label=label or self.label),
+            lambda led: led.follow(run_id, self.host, label=label or self.label),
         )
         return recorder
 
-    def list(self, **filters: Any) -> list[RunRecord]:
+    def list(self, **filters: Any) -> builtins.list[RunRecord]:
         """:meth:`Ledger.list` (empty when the ledger is off)."""
         return [] if self.ledger is None else self.ledger.list(**filters)
 
@@ -397,7 +400,7 @@ class _RunsBase:
         """:meth:`Ledger.get`: a record by run id, key, row number or id prefix."""
         return None if self.ledger is None else self.ledger.get(ref)
 
-    def _to_resume(self) -> list[RunRecord]:
+    def _to_resume(self) -> builtins.list[RunRecord]:
         """Unfinished records of this API host; rows orphaned by a dead process become
         ``ambiguous`` first. Returns the ``running`` ones."""
         if self.ledger is None:
@@ -474,7 +477,7 @@ class RecordedRuns(_RunsBase):
         on_update: Callable[[RunRecord, GetRunResponse], object] | None = None,
         sleep: Callable[[float], object] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-    ) -> list[RunRecord]:
+    ) -> builtins.list[RunRecord]:
         """Follow every run of this API host the ledger has not seen end, until each ends
         (or ``timeout`` seconds pass), recording each state; returns their records.
 
@@ -589,7 +592,7 @@ class AsyncRecordedRuns(_RunsBase):
         poll_interval: float = 2.0,
         max_poll_interval: float = 30.0,
         on_update: Callable[[RunRecord, GetRunResponse], object] | None = None,
-    ) -> list[RunRecord]:
+    ) -> builtins.list[RunRecord]:
         """See :meth:`RecordedRuns.resume`: here every run is awaited concurrently with
         ``wait_for_terminal`` (one client, at most 16 requests on the wire)."""
         import asyncio
@@ -645,7 +648,7 @@ def record(
 ) -> RecordedRuns | AsyncRecordedRuns:
     """Record the runs created and followed through ``client`` in a ledger (the one line)::
 
-        runs = spine.ledger.record(client)       # then runs.create(...) instead of client.runs.create(...)
+        runs = spine.ledger.record(client)    # then runs.create(...), not client.runs.create(...)
 
     ``ledger`` is a :class:`Ledger`, a path, ``"off"``, or None for ``SPINE_LEDGER`` and then
     the default file (:func:`spine.ledger.default_path`). ``label`` is kept with every run

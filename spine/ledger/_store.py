@@ -20,6 +20,7 @@ Nothing here sends a request or knows about HTTP; the recording wrappers
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import socket
@@ -596,8 +597,11 @@ class Ledger:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _select(self, where: str = "", params: Sequence[Any] = (), tail: str = "") -> list[RunRecord]:
-        sql = f"SELECT {_COLUMNS} FROM runs {where} {tail}"
+    def _select(
+        self, where: str = "", params: Sequence[Any] = (), tail: str = ""
+    ) -> builtins.list[RunRecord]:
+        # Only this module's constant text goes into the SQL; values are always parameters.
+        sql = f"SELECT {_COLUMNS} FROM runs {where} {tail}"  # noqa: S608
         return self._read(lambda c: [_record(r) for r in c.execute(sql, params).fetchall()])
 
     def list(
@@ -608,12 +612,12 @@ class Ledger:
         api_host: str | None = None,
         batch: str | None = None,
         limit: int | None = None,
-    ) -> list[RunRecord]:
+    ) -> builtins.list[RunRecord]:
         """Records, newest first. ``status`` filters on the state (``running``, ``completed``,
         ``ambiguous``... or several); ``since`` on the creation time (seconds since the epoch);
         ``limit`` keeps the newest N."""
-        clauses: list[str] = []
-        params: list[Any] = []
+        clauses: builtins.list[str] = []
+        params: builtins.list[Any] = []
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             clauses.append(f"state IN ({', '.join('?' * len(wanted))})")
@@ -671,11 +675,11 @@ class Ledger:
             raise KeyError(row)
         return self._with_artifacts(found[0])
 
-    def unfinished(self, *, api_host: str | None = None) -> list[RunRecord]:
+    def unfinished(self, *, api_host: str | None = None) -> builtins.list[RunRecord]:
         """Records whose run has not reached a terminal state (``running``), or whose create
         is ``sending`` or ``ambiguous``, oldest first."""
         clauses = ["state IN ('sending', 'running', 'ambiguous')"]
-        params: list[Any] = []
+        params: builtins.list[Any] = []
         if api_host is not None:
             clauses.append("api_host = ?")
             params.append(api_host)

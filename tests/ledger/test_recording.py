@@ -112,9 +112,11 @@ def test_locked_ledger_fails_before_anything_is_sent(box: Sandbox, ledger_path: 
     ledger = Ledger(ledger_path, busy_timeout=0.2)
     holder = _hold_lock(ledger_path)
     try:
-        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
-            with pytest.raises(LedgerLockedError) as caught:
-                record(client, ledger).create("Not sent")
+        with (
+            spine.SpineClient(api_key=KEY, base_url=box.url) as client,
+            pytest.raises(LedgerLockedError) as caught,
+        ):
+            record(client, ledger).create("Not sent")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -163,7 +165,7 @@ def test_api_key_and_file_contents_never_stored(box: Sandbox, ledger_path: Path,
     marker = b"FILE-CONTENT-MARKER-7f3a9c"
     data = tmp_path / "data.csv"
     data.write_bytes(b"a,b\n" + marker + b"\n")
-    run, rec = _create("sync", box, str(ledger_path), "Summarise", files=[data])
+    _, rec = _create("sync", box, str(ledger_path), "Summarise", files=[data])
     assert rec.files[0]["path"] == str(data) and rec.files[0]["size"] == data.stat().st_size
     blob = b"".join(p.read_bytes() for p in ledger_path.parent.iterdir() if p.is_file())
     assert KEY.encode() not in blob

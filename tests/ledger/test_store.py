@@ -83,9 +83,11 @@ def test_damaged_pages_give_a_clear_error(ledger_path: Path) -> None:
     raw = bytearray(ledger_path.read_bytes())
     raw[4096 * 2: 4096 * 6] = b"\xff" * (4096 * 4)  # overwrite table pages, keep the header
     ledger_path.write_bytes(bytes(raw))
+    def open_and_read() -> None:
+        Ledger(ledger_path).list()
+
     with pytest.raises(LedgerCorruptError):
-        ledger = Ledger(ledger_path)
-        ledger.list()
+        open_and_read()
 
 
 def test_unwritable_location_gives_a_clear_error(tmp_path: Path) -> None:
