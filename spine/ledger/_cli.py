@@ -10,7 +10,6 @@ stderr.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -365,6 +364,8 @@ def _exit_for(counts: dict[str, int]) -> int:
 
 def cmd_runs_resume(args: argparse.Namespace) -> int:
     """``spine runs resume``: follow every unfinished run of this API host to its end."""
+    import asyncio
+
     from spine.ledger._batch import BatchUpdate
     from spine.ledger._display import BatchDisplay
     from spine.ledger._recorded import AsyncRecordedRuns
@@ -437,6 +438,8 @@ def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """``spine batch FILE --out DIR``: see :func:`spine.ledger.arun_batch`."""
+    import asyncio
+
     from spine.ledger._batch import arun_batch, read_items
     from spine.ledger._display import BatchDisplay
 

@@ -375,6 +375,8 @@ class Ledger:
     ) -> int:
         """Record a create about to be sent (committed durably first); returns the row id.
 
+        An ``idempotency_key`` already in the ledger (sent again on purpose) reuses its row.
+
         ``request`` holds ``prompt``, ``template``, ``blocks``, ``agent_instructions`` and
         ``files`` (names, sizes, hashes, paths). The prompt and instructions are dropped when
         the ledger does not store prompts."""
@@ -384,6 +386,18 @@ class Ledger:
         blocks = request.get("blocks")
 
         def work(conn: sqlite3.Connection) -> int:
+            found = conn.execute(
+                "SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,)
+            ).fetchone()
+            if found is not None:
+                # A key used again on purpose (to get an ambiguous run back): the same row.
+                conn.execute(
+                    "UPDATE runs SET state = CASE WHEN state IN ('ambiguous', 'rejected',"
+                    " 'sending') THEN 'sending' ELSE state END, pid = ?, hostname = ?,"
+                    " updated_at = ? WHERE id = ?",
+                    (os.getpid(), self._hostname, now, found[0]),
+                )
+                return int(found[0])
             cursor = conn.execute(
                 "INSERT INTO runs (idempotency_key, api_host, state, label, prompt, template,"
                 " blocks, agent_instructions, files, fingerprint, created_at, updated_at,"
@@ -446,7 +460,8 @@ class Ledger:
         self._write(
             "record a failed create in",
             lambda c: c.execute(
-                "UPDATE runs SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+                "UPDATE runs SET state = ?, error = ?, updated_at = ? WHERE id = ?"
+                " AND state = 'sending'",  # never undoes a run id already recorded
                 (state, message, time.time(), row),
             ),
         )

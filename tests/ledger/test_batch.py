@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -148,10 +149,19 @@ def test_429_pauses_the_whole_batch_once(box: Sandbox, tmp_path: Path) -> None:
     events: list[str] = []
     box.on_request(lambda r: events.append(f"POST {r.status}") if r.method == "POST" else None)
 
+    def refused_so_far() -> int:
+        # A create that got its 429 is recorded 'rejected' just before it pauses the gate.
+        conn = sqlite3.connect(tmp_path / "l.db")
+        try:
+            return int(conn.execute(
+                "SELECT COUNT(*) FROM runs WHERE state = 'rejected'").fetchone()[0])
+        finally:
+            conn.close()
+
     async def fake_sleep(seconds: float) -> None:
-        # Let the three creates in flight all get their 429 before time moves on.
+        # Let the three creates in flight all see their 429 before time moves on.
         for _ in range(500):
-            if events.count("POST 429") == 3:
+            if refused_so_far() == 3:
                 break
             await asyncio.sleep(0.01)
         events.append(f"pause {seconds:g}")

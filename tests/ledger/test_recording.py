@@ -277,3 +277,21 @@ def test_download_all_records_paths(box: Sandbox, ledger_path: Path, tmp_path: P
         rec = runs.lookup(run.run_id)
     assert paths and [a.path for a in rec.artifacts] == [str(p) for p in paths]
     assert rec.downloaded_at is not None
+
+
+def test_same_key_again_recovers_an_ambiguous_run_in_the_same_row(
+    box: Sandbox, ledger_path: Path
+) -> None:
+    box.inject(drop="after", method="POST", path="/v1/run")
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        with pytest.raises(spine.SpineConnectionError) as caught:
+            runs.create("Paid once", idempotency_key="my-key-1")
+        assert caught.value.run_may_exist and runs.lookup("my-key-1").state == "ambiguous"
+        again = runs.create("Paid once", idempotency_key="my-key-1")
+        again.wait(poll_interval=0.05)
+        # A third use of the key after the end changes nothing recorded.
+        runs.create("Paid once", idempotency_key="my-key-1")
+    (rec,) = runs.list()
+    assert rec.run_id == again.run_id == box.run_ids[0] and rec.state == "completed"
+    assert box.runs_created == 1
