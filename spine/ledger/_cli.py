@@ -294,11 +294,11 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
         except LookupError as exc:
             raise _usage(str(exc)) from exc
     if record is None:
-        from spine import NotFoundError
+        from spine.ledger._errors import LedgerError
 
-        raise NotFoundError(
-            f"No run {args.ref!r} in the ledger {ledger.path} (try `spine runs list`).",
-            status_code=0,
+        raise LedgerError(
+            f"No run {args.ref!r} in the run ledger {ledger.path} (try `spine runs list`).",
+            path=ledger.path,
         )
     if args.json:
         _document(record.to_dict())
