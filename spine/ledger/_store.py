@@ -27,7 +27,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -706,23 +706,6 @@ class Ledger:
             "WHERE id IN (SELECT MAX(id) FROM runs WHERE batch = ? GROUP BY item_id)", (batch,)
         )
         return {r.item_id: r for r in records if r.item_id is not None}
-
-    def iter_batch(self, batch: str) -> Iterator[RunRecord]:
-        """The latest record of each item of ``batch``, in item order (``item_seq``), read in
-        pages so that a batch of any size is never held in memory whole."""
-        last = -1
-        while True:
-            page = self._select(
-                "WHERE id IN (SELECT MAX(id) FROM runs WHERE batch = ? GROUP BY item_id)"
-                " AND item_seq > ?",
-                (batch, last),
-                "ORDER BY item_seq LIMIT 500",
-            )
-            if not page:
-                return
-            for record in page:
-                yield self._with_artifacts(record) if record.downloaded_at else record
-            last = page[-1].item_seq if page[-1].item_seq is not None else last + 500
 
     def is_orphan(self, record: RunRecord) -> bool:
         """True when ``record`` is ``sending`` but the process that sent it is gone (on this
