@@ -541,7 +541,8 @@ class AsyncRecordedRuns(_RunsBase):
         idempotency_key: str | None = None,
         label: str | None = None,
     ) -> AsyncRecordedRun:
-        """See :meth:`RecordedRuns.create`. Files are hashed in a worker thread."""
+        """See :meth:`RecordedRuns.create`. Files are hashed, and the create recorded, in a
+        worker thread."""
         creation = self._creation(
             prompt,
             {
@@ -558,12 +559,12 @@ class AsyncRecordedRuns(_RunsBase):
         return await self._send(creation)
 
     async def _begin(self, creation: _Creation) -> None:
-        if creation.files and creation.ledger is not None:
+        # In a worker thread: hashing files and the durable commit (an fsync) must not stall
+        # the event loop, which meanwhile polls every other run.
+        if creation.ledger is not None:
             import asyncio
 
             await asyncio.to_thread(creation.begin)
-        else:
-            creation.begin()
 
     async def _send(self, creation: _Creation) -> AsyncRecordedRun:
         try:
