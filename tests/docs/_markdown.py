@@ -10,10 +10,11 @@ rendered)::
     <!-- doc-test: pyproject -->              a pyproject.toml, run by pytest with a probe test
     <!-- doc-test: sandbox-config -->         a sandbox TOML config file
     <!-- doc-test: server -->                 a shell command that serves in the foreground
+    <!-- doc-test: file NAME -->              the content of a file the other examples use
 
 Without one, a ``python`` block is a script and a ``sh`` / ``bash`` / ``console`` block is run
-by bash (for ``console``, the lines after ``$ ``). Blocks in ``text``, ``mermaid`` or without
-a language are not code.
+by bash (for ``console``, the lines after ``$ ``), and each line of a ``json`` block must parse
+as JSON. Blocks in ``text``, ``mermaid`` or without a language are not code.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = ("README.md", "docs/*.md", "spine/testing/README.md")
 
-CODE_LANGUAGES = frozenset({"python", "sh", "bash", "console", "toml"})
+CODE_LANGUAGES = frozenset({"python", "sh", "bash", "console", "toml", "json"})
 PROSE_LANGUAGES = frozenset({"", "text", "mermaid"})
-KINDS = frozenset({"skip", "setup", "pytest", "conftest", "pyproject", "sandbox-config", "server"})
+KINDS = frozenset(
+    {"skip", "setup", "pytest", "conftest", "pyproject", "sandbox-config", "server", "file"}
+)
 
 _FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 _DIRECTIVE = re.compile(r"<!--\s*doc-test:\s*([\w-]+)\s*(.*?)\s*-->\s*$")

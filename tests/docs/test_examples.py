@@ -16,6 +16,7 @@ listed in :data:`SKIPPED`, so a new skip is a visible change here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -46,6 +47,7 @@ SKIPPED = {
 
 # Sample inputs the examples upload, in the folder each example runs in.
 SAMPLE_FILES = {
+    "acme/q1.csv": "month,revenue\nJan,10\n",
     "data.csv": "region,revenue\nEMEA,12\nAPAC,9\n",
     "sales.csv": "month,units\nJan,10\nFeb,12\n",
     "q1-sales.csv": "month,revenue\nJan,100\nFeb,120\nMar,90\n",
@@ -87,6 +89,9 @@ SHELL = [b for b in BLOCKS if b.language in ("sh", "bash", "console") and b.kind
 SERVERS = [b for b in BLOCKS if b.kind == "server"]
 PYTEST_PROJECTS = [b for b in BLOCKS if b.kind in ("pytest", "conftest", "pyproject")]
 SANDBOX_CONFIGS = [b for b in BLOCKS if b.kind == "sandbox-config"]
+JSON = [b for b in BLOCKS if b.language == "json"]
+# Files whose content is a documented example (items.jsonl...), written where examples run.
+DOCUMENTED_FILES = {b.argument: b.code for b in BLOCKS if b.kind == "file"}
 
 
 def _ids(blocks: list[Block]) -> list[str]:
@@ -118,6 +123,8 @@ def test_every_block_says_how_it_runs() -> None:
             problems.append(f"{block.id}: say which entry point loads this TOML")
         if block.kind is not None and block.language in PROSE_LANGUAGES:
             problems.append(f"{block.id}: a directive on a block that is not code")
+        if block.kind == "file" and (block.language != "json" or not block.argument):
+            problems.append(f"{block.id}: a file directive names a file, on a json block")
     assert not problems, "\n".join(problems)
     skipped = {(b.path, b.first_line) for b in BLOCKS if b.kind == "skip"}
     assert skipped == SKIPPED
@@ -152,9 +159,12 @@ def _env(sandbox: Sandbox | None) -> dict[str, str]:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    for name, text in SAMPLE_FILES.items():
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name, text in {**SAMPLE_FILES, **DOCUMENTED_FILES}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
+    # The run ledger of the examples stays in their folder, not in the user's data folder.
+    monkeypatch.setenv("SPINE_LEDGER", str(tmp_path / "ledger.sqlite3"))
     return tmp_path
 
 
@@ -245,6 +255,15 @@ def test_pytest_example_runs(block: Block, workdir: Path) -> None:
     )
     assert result.returncode == 0, _report(block, result)
     assert re.search(r"\b[1-9]\d* passed\b", result.stdout), _report(block, result)
+
+
+@pytest.mark.parametrize("block", JSON, ids=_ids(JSON))
+def test_json_example_parses(block: Block) -> None:
+    """A JSON example (one document per line, as JSON Lines) is valid JSON."""
+    lines = [line for line in block.code.splitlines() if line.strip()]
+    assert lines
+    for line in lines:
+        json.loads(line)
 
 
 # ----------------------------------------------------------------------------- shell
