@@ -51,6 +51,8 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPINE_")}
     env.pop("NO_COLOR", None)
     env["PYTHONIOENCODING"] = "utf-8"
+    # The commands record runs in a ledger by default: never in the user's data folder.
+    env["SPINE_LEDGER"] = "off"
     env.update(extra or {})
     return env
 
