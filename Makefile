@@ -11,7 +11,7 @@ help:
 	@echo "make lint             ruff"
 	@echo "make typecheck        mypy --strict on spine/"
 	@echo "make check            check-generated + test"
-	@echo "make generate         regenerate generated/ from openapi.yaml"
+	@echo "make generate         regenerate generated/, spine/_enums.py members and the blocks pattern from openapi.yaml"
 	@echo "make check-generated  fail if generated/ is not what the generator makes"
 
 $(NOX):
