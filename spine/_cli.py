@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--idempotency-key",
         metavar="KEY",
-        help="re-using a key returns the run it created instead of paying for a new one",
+        help="sent as the Idempotency-Key header, so a server that honours it can deduplicate "
+        "(Spine does not document that it does; the sandbox does)",
     )
     run.add_argument(
         "--sandbox",
