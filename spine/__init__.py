@@ -14,134 +14,68 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from spine._version import __version__
+from spine._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from spine._artifacts import (
-        ArtifactDownloadError,
-        ArtifactLinkExpiredError,
-        ArtifactSizeMismatchError,
+    from spine._client import (
+        AsyncSpineClient as AsyncSpineClient,
+        SpineClient as SpineClient,
     )
-    from spine._client import AsyncSpineClient, SpineClient
-    from spine._enums import BlockType, RunStatus, TaskType, Template
+    from spine._enums import (
+        BlockType as BlockType,
+        RunStatus as RunStatus,
+        TaskType as TaskType,
+        Template as Template,
+    )
     from spine._exceptions import (
-        AuthenticationError,
-        BadRequestError,
-        NotFoundError,
-        RateLimitError,
-        RunFailedError,
-        ServerError,
-        SpineAPIError,
-        SpineConnectionError,
-        SpineError,
-        SpineTimeoutError,
-        UnexpectedResponseError,
-        WebhookSignatureError,
+        ArtifactDownloadError as ArtifactDownloadError,
+        ArtifactLinkExpiredError as ArtifactLinkExpiredError,
+        ArtifactSizeMismatchError as ArtifactSizeMismatchError,
+        AuthenticationError as AuthenticationError,
+        BadRequestError as BadRequestError,
+        InvalidRequestError as InvalidRequestError,
+        NotFoundError as NotFoundError,
+        RateLimitError as RateLimitError,
+        RunFailedError as RunFailedError,
+        ServerError as ServerError,
+        SpineAPIError as SpineAPIError,
+        SpineConnectionError as SpineConnectionError,
+        SpineError as SpineError,
+        SpineTimeoutError as SpineTimeoutError,
+        UnexpectedResponseError as UnexpectedResponseError,
+        WebhookSignatureError as WebhookSignatureError,
     )
-    from spine._handle import AsyncRunHandle, RunHandle
-    from spine._links import canvas_url
+    from spine._handle import (
+        AsyncRunHandle as AsyncRunHandle,
+        RunHandle as RunHandle,
+    )
+    from spine._links import (
+        canvas_url as canvas_url,
+    )
     from spine._models import (
-        CanvasDAG,
-        CanvasEdge,
-        CanvasNode,
-        CreateRunResponse,
-        GetRunResponse,
-        RunArtifact,
-        RunError,
-        RunMetadata,
-        RunProgress,
-        RunResult,
-        TaskNode,
-        TaskTree,
-        WebhookEvent,
+        CanvasDAG as CanvasDAG,
+        CanvasEdge as CanvasEdge,
+        CanvasNode as CanvasNode,
+        CreateRunResponse as CreateRunResponse,
+        GetRunResponse as GetRunResponse,
+        RunArtifact as RunArtifact,
+        RunError as RunError,
+        RunMetadata as RunMetadata,
+        RunProgress as RunProgress,
+        RunResult as RunResult,
+        TaskNode as TaskNode,
+        TaskTree as TaskTree,
+        WebhookEvent as WebhookEvent,
     )
-    from spine._operations import InvalidRequestError
-    from spine._retry import RetryPolicy
+    from spine._retry import (
+        RetryPolicy as RetryPolicy,
+    )
 
-_EXPORTS: dict[str, str] = {
-    "ArtifactDownloadError": "spine._artifacts",
-    "ArtifactLinkExpiredError": "spine._artifacts",
-    "ArtifactSizeMismatchError": "spine._artifacts",
-    "AsyncRunHandle": "spine._handle",
-    "AsyncSpineClient": "spine._client",
-    "AuthenticationError": "spine._exceptions",
-    "BadRequestError": "spine._exceptions",
-    "BlockType": "spine._enums",
-    "CanvasDAG": "spine._models",
-    "CanvasEdge": "spine._models",
-    "CanvasNode": "spine._models",
-    "CreateRunResponse": "spine._models",
-    "GetRunResponse": "spine._models",
-    "InvalidRequestError": "spine._operations",
-    "NotFoundError": "spine._exceptions",
-    "RateLimitError": "spine._exceptions",
-    "RetryPolicy": "spine._retry",
-    "RunArtifact": "spine._models",
-    "RunError": "spine._models",
-    "RunFailedError": "spine._exceptions",
-    "RunHandle": "spine._handle",
-    "RunMetadata": "spine._models",
-    "RunProgress": "spine._models",
-    "RunResult": "spine._models",
-    "RunStatus": "spine._enums",
-    "ServerError": "spine._exceptions",
-    "SpineAPIError": "spine._exceptions",
-    "SpineClient": "spine._client",
-    "SpineConnectionError": "spine._exceptions",
-    "SpineError": "spine._exceptions",
-    "SpineTimeoutError": "spine._exceptions",
-    "TaskNode": "spine._models",
-    "TaskTree": "spine._models",
-    "TaskType": "spine._enums",
-    "Template": "spine._enums",
-    "UnexpectedResponseError": "spine._exceptions",
-    "WebhookEvent": "spine._models",
-    "WebhookSignatureError": "spine._exceptions",
-    "canvas_url": "spine._links",
-}
+from spine._public import PUBLIC
 
-__all__ = [
-    "ArtifactDownloadError",
-    "ArtifactLinkExpiredError",
-    "ArtifactSizeMismatchError",
-    "AsyncRunHandle",
-    "AsyncSpineClient",
-    "AuthenticationError",
-    "BadRequestError",
-    "BlockType",
-    "CanvasDAG",
-    "CanvasEdge",
-    "CanvasNode",
-    "CreateRunResponse",
-    "GetRunResponse",
-    "InvalidRequestError",
-    "NotFoundError",
-    "RateLimitError",
-    "RetryPolicy",
-    "RunArtifact",
-    "RunError",
-    "RunFailedError",
-    "RunHandle",
-    "RunMetadata",
-    "RunProgress",
-    "RunResult",
-    "RunStatus",
-    "ServerError",
-    "SpineAPIError",
-    "SpineClient",
-    "SpineConnectionError",
-    "SpineError",
-    "SpineTimeoutError",
-    "TaskNode",
-    "TaskTree",
-    "TaskType",
-    "Template",
-    "UnexpectedResponseError",
-    "WebhookEvent",
-    "WebhookSignatureError",
-    "__version__",
-    "canvas_url",
-]
+_EXPORTS: dict[str, str] = {name: module for module, names in PUBLIC.items() for name in names}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name: str) -> Any:

@@ -25,14 +25,10 @@ What a download guarantees:
   403, 404 or 410 from the storage host raises :class:`ArtifactLinkExpiredError`, which says to
   fetch the run again for fresh links.
 
-Exceptions::
-
-    SpineError
-    ├── SpineConnectionError          the storage host could not be reached, or the connection broke
-    ├── SpineTimeoutError             the storage host was too slow (connect or between bytes)
-    └── ArtifactDownloadError         the storage host refused, or the file came back wrong
-        ├── ArtifactLinkExpiredError  403/404/410: the link expired; refresh the run for new links
-        └── ArtifactSizeMismatchError the bytes received differ from ``size_bytes``
+Failures raise, from the one tree in :mod:`spine._exceptions`: ``SpineConnectionError`` (the
+storage host could not be reached, or the connection broke), ``SpineTimeoutError`` (too slow),
+``ArtifactLinkExpiredError`` (403/404/410: refresh the run for new links),
+``ArtifactSizeMismatchError`` and ``ArtifactDownloadError`` (any other refusal).
 
 Layout: the decisions are pure and shared (names, targets, redirects, status and size checks,
 temporary names); :class:`_Transfer` is the file side, shared too; the sync and async drivers
@@ -54,8 +50,16 @@ from typing import IO, TYPE_CHECKING
 
 import httpx
 
-from spine._exceptions import SpineConnectionError, SpineError, SpineTimeoutError, body_excerpt
-from spine._log import redact
+from spine._exceptions import (
+    ArtifactDownloadError,
+    ArtifactLinkExpiredError,
+    ArtifactSizeMismatchError,
+    SpineConnectionError,
+    SpineError,
+    SpineTimeoutError,
+    body_excerpt,
+)
+from spine._redact import redact
 from spine._version import __version__
 
 if TYPE_CHECKING:
@@ -105,64 +109,6 @@ _REQUEST_HEADERS = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding"
 _CREDENTIAL_HEADERS = ("x-api-key", "authorization", "proxy-authorization", "cookie")
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _EXPIRED_STATUSES = frozenset({403, 404, 410})
-
-
-# ----------------------------------------------------------------------------- exceptions
-
-
-class ArtifactDownloadError(SpineError):
-    """An artifact could not be downloaded: the storage host refused, or the file came back wrong.
-
-    Attributes:
-        artifact_name: the artifact's name as the API gave it.
-        status_code: the storage host's HTTP status, or None when the problem is not an HTTP one.
-        url: where the download went, without the query string (which holds the signature).
-    """
-
-    artifact_name: str
-    status_code: int | None
-    url: str | None
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        artifact_name: str = "",
-        status_code: int | None = None,
-        url: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.artifact_name = artifact_name
-        self.status_code = status_code
-        self.url = url
-
-
-class ArtifactLinkExpiredError(ArtifactDownloadError):
-    """The storage host answered 403, 404 or 410: the pre-signed link expired or was revoked.
-
-    Fetch the run again (``client.runs.get(run_id)`` or ``handle.refresh()``) for fresh links.
-    """
-
-
-class ArtifactSizeMismatchError(ArtifactDownloadError):
-    """The number of bytes received differs from the artifact's ``size_bytes`` (or from the
-    ``Content-Length`` the storage host announced). Nothing was written under the final name."""
-
-    expected: int | None
-    received: int
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        artifact_name: str = "",
-        expected: int | None = None,
-        received: int = 0,
-        url: str | None = None,
-    ) -> None:
-        super().__init__(message, artifact_name=artifact_name, url=url)
-        self.expected = expected
-        self.received = received
 
 
 # ----------------------------------------------------------------------------- names (pure)

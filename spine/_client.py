@@ -1,7 +1,7 @@
 """``SpineClient`` and ``AsyncSpineClient`` with their ``runs`` and ``canvas`` resources.
 
-Every method is a one-liner over :mod:`spine._operations` (what to send, checked before any
-request) and :mod:`spine._pipeline` (how it is sent), so the two clients cannot drift apart.
+The clients hold settings and a driver (:mod:`spine._base_client`); their ``runs`` and ``canvas``
+are the one-liners of :mod:`spine._resources`, so the two clients cannot drift apart.
 
 Threads, asyncio and fork
 -------------------------
@@ -28,22 +28,17 @@ Threads, asyncio and fork
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 import httpx
 
-from spine import _operations as ops
-from spine._enums import BlockType, Template
-from spine._handle import AsyncRunHandle, RunHandle
-from spine._models import CanvasDAG, GetRunResponse, TaskNode, TaskTree
-from spine._pipeline import AsyncPipeline, Settings, SyncPipeline, install_budget
+from spine._base_client import AsyncPipeline, Settings, SyncPipeline
+from spine._redact import register_secret, release_secret
+from spine._resources import AsyncCanvas, AsyncRuns, Canvas, Runs
 from spine._retry import RetryPolicy
+from spine._transport import install_budget
 from spine._webhooks import Webhooks
-
-if TYPE_CHECKING:
-    from spine._files import FileInput
 
 __all__ = ["AsyncSpineClient", "SpineClient"]
 
@@ -62,6 +57,13 @@ def _check_http_client(http_client: object, expected: type) -> None:
             f"http_client must be an {expected.__module__}.{expected.__qualname__}, "
             f"not {type(http_client).__name__}"
         )
+
+
+def _register_key(settings: Settings, key: str) -> None:
+    """Keep ``key`` masked in every text while the client's settings live (its driver, handles
+    and resources hold them); released when they are collected."""
+    if register_secret(key):
+        weakref.finalize(settings, release_secret, key)
 
 
 class _ClientBase:
@@ -116,16 +118,16 @@ class SpineClient(_ClientBase):
             http_client=http_client,
             allow_http=allow_http,
         )
+        _register_key(self._settings, self._settings.api_key)
         self._owns_http = http_client is None
-        self._sleep = time.sleep
-        self._pipeline = SyncPipeline(
+        self._runtime = SyncPipeline(
             self._settings,
             http_client or self._new_http(),
-            lambda s: self._sleep(s),
+            time.sleep,
             renew=self._new_http if http_client is None else None,
         )
-        self.runs = Runs(self)
-        self.canvas = Canvas(self)
+        self.runs = Runs(self._runtime)
+        self.canvas = Canvas(self._runtime)
         self.webhooks = Webhooks()
 
     def _new_http(self) -> httpx.Client:
@@ -133,15 +135,10 @@ class SpineClient(_ClientBase):
         install_budget(http)
         return http
 
-    @property
-    def _http(self) -> httpx.Client:
-        http: httpx.Client = self._pipeline.http
-        return http
-
     def close(self) -> None:
         """Close the connection pool (not an injected ``http_client``). Idempotent."""
         if self._owns_http:
-            self._pipeline.http.close()
+            self._runtime.http.close()
 
     def __enter__(self) -> SpineClient:
         return self
@@ -178,19 +175,19 @@ class AsyncSpineClient(_ClientBase):
             http_client=http_client,
             allow_http=allow_http,
         )
+        _register_key(self._settings, self._settings.api_key)
         self._owns_http = http_client is None
         import asyncio  # here, not at import: `import spine` for sync code stays lighter
 
-        self._sleep = asyncio.sleep
-        self._pipeline = AsyncPipeline(
+        self._runtime = AsyncPipeline(
             self._settings,
             http_client or self._new_http(),
-            lambda s: self._sleep(s),
+            asyncio.sleep,
             renew=self._new_http if http_client is None else None,
             max_in_flight=_MAX_IN_FLIGHT if http_client is None else None,
         )
-        self.runs = AsyncRuns(self)
-        self.canvas = AsyncCanvas(self)
+        self.runs = AsyncRuns(self._runtime)
+        self.canvas = AsyncCanvas(self._runtime)
         self.webhooks = Webhooks()
 
     def _new_http(self) -> httpx.AsyncClient:
@@ -200,15 +197,10 @@ class AsyncSpineClient(_ClientBase):
         install_budget(http)
         return http
 
-    @property
-    def _http(self) -> httpx.AsyncClient:
-        http: httpx.AsyncClient = self._pipeline.http
-        return http
-
     async def aclose(self) -> None:
         """Close the connection pool (not an injected ``http_client``). Idempotent."""
         if self._owns_http:
-            await self._pipeline.http.aclose()
+            await self._runtime.http.aclose()
 
     async def close(self) -> None:
         """Alias of :meth:`aclose`."""
@@ -224,128 +216,3 @@ class AsyncSpineClient(_ClientBase):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-class Runs:
-    """``client.runs``: create runs and read their state."""
-
-    def __init__(self, client: SpineClient) -> None:
-        self._client = client
-
-    def create(
-        self,
-        prompt: str,
-        *,
-        template: Template | str = Template.AUTO,
-        blocks: Iterable[BlockType | str] | None = None,
-        agent_instructions: str | None = None,
-        webhook_url: str | None = None,
-        files: FileInput | Iterable[FileInput] | None = None,
-        idempotency_key: str | None = None,
-    ) -> RunHandle:
-        """Create a run (``POST /v1/run``) and return its handle.
-
-        Input is checked before anything is sent. The request carries an ``Idempotency-Key``
-        (``idempotency_key``, or a fresh UUID) so that a server that honours it can deduplicate;
-        Spine does not document that it does (the sandbox does). It is re-sent automatically
-        only when it never reached the server or was refused with 429 or 503; after an
-        ambiguous failure the exception has ``run_may_exist=True``, the key, and says how to
-        check for the run before creating it again. Files given as paths are opened and closed
-        by the SDK; file objects you pass stay open.
-        """
-        op = ops.create_run(
-            prompt,
-            template=template,
-            blocks=blocks,
-            agent_instructions=agent_instructions,
-            webhook_url=webhook_url,
-            files=files,
-            idempotency_key=idempotency_key,
-        )
-        created = self._client._pipeline.call(op)
-        return RunHandle(self._client, created.run_id, created)
-
-    def get(self, run_id: str) -> GetRunResponse:
-        """The run's current state (``GET /v1/run/{run_id}``)."""
-        return self._client._pipeline.call(ops.get_run(run_id))
-
-    def attach(self, run_id: str) -> RunHandle:
-        """A handle for an existing run (no request is sent)."""
-        return RunHandle(self._client, run_id)
-
-
-class AsyncRuns:
-    """``client.runs`` of :class:`AsyncSpineClient`."""
-
-    def __init__(self, client: AsyncSpineClient) -> None:
-        self._client = client
-
-    async def create(
-        self,
-        prompt: str,
-        *,
-        template: Template | str = Template.AUTO,
-        blocks: Iterable[BlockType | str] | None = None,
-        agent_instructions: str | None = None,
-        webhook_url: str | None = None,
-        files: FileInput | Iterable[FileInput] | None = None,
-        idempotency_key: str | None = None,
-    ) -> AsyncRunHandle:
-        """See :meth:`Runs.create`."""
-        op = ops.create_run(
-            prompt,
-            template=template,
-            blocks=blocks,
-            agent_instructions=agent_instructions,
-            webhook_url=webhook_url,
-            files=files,
-            idempotency_key=idempotency_key,
-        )
-        created = await self._client._pipeline.call(op)
-        return AsyncRunHandle(self._client, created.run_id, created)
-
-    async def get(self, run_id: str) -> GetRunResponse:
-        """See :meth:`Runs.get`."""
-        return await self._client._pipeline.call(ops.get_run(run_id))
-
-    def attach(self, run_id: str) -> AsyncRunHandle:
-        """See :meth:`Runs.attach`."""
-        return AsyncRunHandle(self._client, run_id)
-
-
-class Canvas:
-    """``client.canvas``: the block graph and task tree of a run's canvas (read-only)."""
-
-    def __init__(self, client: SpineClient) -> None:
-        self._client = client
-
-    def get_dag(self, canvas_id: str) -> CanvasDAG:
-        """The canvas's blocks and edges (``GET /v1/canvas/{canvas_id}/dag``)."""
-        return self._client._pipeline.call(ops.get_dag(canvas_id))
-
-    def get_tasks(self, canvas_id: str) -> TaskTree:
-        """The task tree (``GET /v1/canvas/{canvas_id}/tasks``)."""
-        return self._client._pipeline.call(ops.get_tasks(canvas_id))
-
-    def get_task(self, canvas_id: str, task_id: str) -> TaskNode:
-        """One task with its immediate children."""
-        return self._client._pipeline.call(ops.get_task(canvas_id, task_id))
-
-
-class AsyncCanvas:
-    """``client.canvas`` of :class:`AsyncSpineClient`."""
-
-    def __init__(self, client: AsyncSpineClient) -> None:
-        self._client = client
-
-    async def get_dag(self, canvas_id: str) -> CanvasDAG:
-        """See :meth:`Canvas.get_dag`."""
-        return await self._client._pipeline.call(ops.get_dag(canvas_id))
-
-    async def get_tasks(self, canvas_id: str) -> TaskTree:
-        """See :meth:`Canvas.get_tasks`."""
-        return await self._client._pipeline.call(ops.get_tasks(canvas_id))
-
-    async def get_task(self, canvas_id: str, task_id: str) -> TaskNode:
-        """See :meth:`Canvas.get_task`."""
-        return await self._client._pipeline.call(ops.get_task(canvas_id, task_id))

@@ -6,8 +6,12 @@ Exception tree::
     ├── SpineConnectionError        the request could not be sent or the connection broke
     ├── SpineTimeoutError           an HTTP timeout, or wait() ran out of time
     ├── WebhookSignatureError       a webhook payload failed verification (local, no network)
+    ├── ArtifactDownloadError       an artifact could not be saved (artifact_name, url...)
+    │   ├── ArtifactLinkExpiredError    the storage host answered 403, 404 or 410
+    │   └── ArtifactSizeMismatchError   the bytes received differ from size_bytes
     └── SpineAPIError               the API answered with an error (status_code, request_id...)
         ├── BadRequestError         400
+        │   └── InvalidRequestError     refused before sending (also a ValueError)
         ├── AuthenticationError     401
         ├── NotFoundError           404
         ├── RateLimitError          429 (retry_after), after the retry budget
@@ -25,7 +29,7 @@ document deduplication by ``Idempotency-Key``, so the SDK never re-sends such a 
 ``str(exc)`` is meant to be read by a person: the server's message, the HTTP status, the
 ``X-Request-ID`` to quote to support, and a short hint of what to do next. Nothing in this module
 ever sees the API key; any text that came from the server is passed through
-:func:`spine._log.redact` anyway, so a key echoed back by a proxy never reaches a message.
+:func:`spine._redact.redact` anyway, so a key echoed back by a proxy never reaches a message.
 
 This module imports nothing heavy (no httpx, no pydantic): it is loaded by ``import spine``.
 """
@@ -34,17 +38,22 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from spine._log import redact
+from spine._redact import redact
 
 if TYPE_CHECKING:
     from spine._models import GetRunResponse, RunError
 
 __all__ = [
+    "ArtifactDownloadError",
+    "ArtifactLinkExpiredError",
+    "ArtifactSizeMismatchError",
     "AuthenticationError",
     "BadRequestError",
+    "InvalidRequestError",
     "NotFoundError",
     "RateLimitError",
     "RunFailedError",
@@ -56,6 +65,7 @@ __all__ = [
     "UnexpectedResponseError",
     "WebhookSignatureError",
     "error_from_response",
+    "scrub",
 ]
 
 _EXCERPT_CHARS = 120
@@ -347,6 +357,72 @@ class UnexpectedResponseError(SpineAPIError):
         )
 
 
+class InvalidRequestError(BadRequestError, ValueError):
+    """Input the API would reject, caught before any request was sent.
+
+    It is a :class:`BadRequestError` (code written for the server's 400 keeps working) and a
+    :class:`ValueError`. ``status_code`` is 400 and ``request_id`` is None: nothing was sent.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status_code=400, error_message=message)
+
+
+class ArtifactDownloadError(SpineError):
+    """An artifact could not be downloaded: the storage host refused, or the file came back wrong.
+
+    Attributes:
+        artifact_name: the artifact's name as the API gave it.
+        status_code: the storage host's HTTP status, or None when the problem is not an HTTP one.
+        url: where the download went, without the query string (which holds the signature).
+    """
+
+    artifact_name: str
+    status_code: int | None
+    url: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        artifact_name: str = "",
+        status_code: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.artifact_name = artifact_name
+        self.status_code = status_code
+        self.url = url
+
+
+class ArtifactLinkExpiredError(ArtifactDownloadError):
+    """The storage host answered 403, 404 or 410: the pre-signed link expired or was revoked.
+
+    Fetch the run again (``client.runs.get(run_id)`` or ``handle.refresh()``) for fresh links.
+    """
+
+
+class ArtifactSizeMismatchError(ArtifactDownloadError):
+    """The number of bytes received differs from the artifact's ``size_bytes`` (or from the
+    ``Content-Length`` the storage host announced). Nothing was written under the final name."""
+
+    expected: int | None
+    received: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        artifact_name: str = "",
+        expected: int | None = None,
+        received: int = 0,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, artifact_name=artifact_name, url=url)
+        self.expected = expected
+        self.received = received
+
+
 # ----------------------------------------------------------------------------- mapping
 
 _WS_RE = re.compile(r"\s+")
@@ -406,7 +482,9 @@ def _class_for(status_code: int) -> type[SpineAPIError]:
 
 
 def error_from_response(status_code: int, body: bytes, headers: Mapping[str, str]) -> SpineAPIError:
-    """Turn an error response into the matching :class:`SpineAPIError` subclass.
+    """Turn an error response into the matching :class:`SpineAPIError` subclass: the one
+    mapping from an answer that is not a 2xx to an exception (a 3xx, never followed, becomes
+    :class:`UnexpectedResponseError`).
 
     The ``{"success": false, "error": "..."}`` envelope is read leniently: a body that is not
     JSON (an HTML page from a proxy, an empty body) still gives the class for the status, with
@@ -450,6 +528,15 @@ def _error_from_response(
     else:
         message = f"HTTP {status_code}"
 
+    if 300 <= status_code < 400:
+        location = _header(headers, "Location") or ""
+        return UnexpectedResponseError(
+            f"HTTP {status_code} redirect to {body_excerpt(location.encode())!s} was not "
+            "followed: the API key is only ever sent to the configured base_url. Check base_url.",
+            status_code=status_code,
+            request_id=request_id,
+            raw_body=raw,
+        )
     cls = _class_for(status_code)
     common: dict[str, Any] = {
         "status_code": status_code,
@@ -466,3 +553,65 @@ def _error_from_response(
         retry_after = parse_retry_after(_header(headers, "Retry-After"), now=time.time())
         return RateLimitError(message, retry_after=retry_after, **common)
     return cls(message, **common)
+
+
+# ----------------------------------------------------------------------------- scrubbing
+
+
+def _is_validation_error(exc: BaseException) -> bool:
+    """A pydantic ValidationError (without importing pydantic: if it was never loaded, no
+    exception can be one)."""
+    pydantic_core = sys.modules.get("pydantic_core")
+    cls = getattr(pydantic_core, "ValidationError", None)
+    return isinstance(cls, type) and isinstance(exc, cls)
+
+
+class RedactedError(Exception):
+    """Stands in, in a chain of causes, for a library's exception whose text may hold a secret:
+    a pydantic ValidationError quotes (a cut of) the input it rejected, which a hostile server
+    may have filled with the API key; any other exception whose text shows a known secret. It
+    keeps the type's name and the problems, never the input."""
+
+    def __init__(self, original: BaseException) -> None:
+        name = f"{type(original).__module__}.{type(original).__qualname__}"
+        if _is_validation_error(original):
+            invalid: Any = original
+            problems = [
+                f"{'.'.join(map(str, e.get('loc', ()))) or 'body'}: {e.get('msg', '')}"
+                for e in invalid.errors(
+                    include_url=False, include_input=False, include_context=False
+                )[:10]
+            ]
+            text = f"{invalid.title}: {'; '.join(problems)}"
+        else:
+            text = str(original)
+        super().__init__(f"{name}: {redact(text)}")
+
+
+def scrub(exc: SpineError) -> None:
+    """Mask secrets in every text an exception carries (its message, args, the server's message
+    and request id), not only in what ``str()`` shows, and in its chain of causes: a hostile or
+    broken server may echo the API key back anywhere."""
+    exc.message = redact(exc.message)
+    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+    for name in ("error_message", "request_id"):
+        value = getattr(exc, name, None)
+        if isinstance(value, str):
+            setattr(exc, name, redact(value))
+    link: BaseException = exc
+    for _ in range(16):  # chains are short; never loop on a cycle
+        cause = link.__cause__ if link.__cause__ is not None else link.__context__
+        if cause is None:
+            return
+        if not isinstance(cause, SpineError | RedactedError):
+            text = str(cause)
+            if _is_validation_error(cause) or redact(text) != text:
+                stand_in = RedactedError(cause)
+                stand_in.__cause__ = cause.__cause__
+                stand_in.__suppress_context__ = True
+                if link.__cause__ is not None:
+                    link.__cause__ = stand_in
+                else:
+                    link.__context__ = stand_in
+                cause = stand_in
+        link = cause

@@ -1,64 +1,53 @@
 """``RunHandle`` and ``AsyncRunHandle``: follow one run until it ends.
 
-The poll loop's decisions (when to poll again, when it is done, failed or out of time) are made
-by :class:`spine._poller.Poller`; the two handles below only do the I/O. While waiting, a
-transient failure of one poll (a 5xx or 429 after the retry budget, a dropped connection, a
-slow response) does not end the wait: the next poll is scheduled as usual and only the deadline
-ends it, with the last failure chained as the cause.
+A handle depends on a narrow runtime, not on its client: ``call(operation, deadline=...)``,
+``clock()`` and ``sleep(seconds)`` (:class:`spine._base_client.SyncPipeline` or
+:class:`~spine._base_client.AsyncPipeline`). The wait loop is written once, as the generator
+:func:`spine._poller.wait_steps`; the two ``wait_for_terminal`` methods below only drive it
+(poll, sleep). While waiting, a transient failure of one poll (a 5xx or 429 after the retry
+budget, a dropped connection, a slow response) does not end the wait: the next poll is scheduled
+as usual and only the deadline ends it, with the last failure chained as the cause.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from spine import _operations as ops
 from spine._enums import RunStatus
-from spine._exceptions import (
-    RateLimitError,
-    ServerError,
-    SpineConnectionError,
-    SpineError,
-    SpineTimeoutError,
-)
+from spine._exceptions import SpineError, scrub
 from spine._models import CreateRunResponse, GetRunResponse, RunProgress, RunResult
 from spine._operations import check_id
-from spine._poller import Done, Failed, Poller, ProgressPoller, Sleep, TimedOut
+from spine._poller import Done, Failed, OnPoll, Poller, PollNow, ProgressPoller, wait_steps
 
 if TYPE_CHECKING:
-    from spine._client import AsyncSpineClient, SpineClient
+    from pydantic import BaseModel
+
+    from spine._operations import Operation
 
 __all__ = ["AsyncRunHandle", "RunHandle"]
 
-_TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
+_M = TypeVar("_M", bound="BaseModel")
 
 
-def _after_error(poller: Poller, run_id: str, exc: SpineError) -> float:
-    """Seconds to sleep after a transient failure, or raise the wait's timeout from it.
+class SyncRuntime(Protocol):
+    """What a :class:`RunHandle` uses of its client."""
 
-    A poll that failed is scheduled like a poll that saw the run still running."""
-    decision = poller.observe(GetRunResponse(run_id=run_id, status=RunStatus.RUNNING))
-    if isinstance(decision, TimedOut):
-        raise decision.error(run_id) from exc
-    assert isinstance(decision, Sleep)
-    return decision.seconds
+    def call(self, op: Operation[_M], *, deadline: float | None = None) -> _M: ...
+    def clock(self) -> float: ...
+    def sleep(self, seconds: float) -> Any: ...
 
 
-def _start_poll(poller: Poller, run_id: str, failure: SpineError | None) -> None:
-    """Raise the wait's timeout when no time is left for another poll (from the last failure)."""
-    timed_out = poller.start_poll()
-    if timed_out is not None:
-        raise timed_out.error(run_id) from failure
+class AsyncRuntime(Protocol):
+    """What an :class:`AsyncRunHandle` uses of its client."""
 
-
-def _terminal(decision: Done | Failed | Sleep | TimedOut, run_id: str) -> bool:
-    if isinstance(decision, TimedOut):
-        raise decision.error(run_id)
-    return isinstance(decision, Done | Failed)
+    def call(self, op: Operation[_M], *, deadline: float | None = None) -> Awaitable[_M]: ...
+    def clock(self) -> float: ...
+    def sleep(self, seconds: float) -> Awaitable[Any]: ...
 
 
 def _result(run: GetRunResponse) -> RunResult:
-    from spine._pipeline import scrub
-
     try:
         if run.status == RunStatus.FAILED:
             raise Failed(run).error()
@@ -68,34 +57,18 @@ def _result(run: GetRunResponse) -> RunResult:
         raise
 
 
-def poll_until_terminal(
-    poll: Callable[[float | None], GetRunResponse],
-    run_id: str,
-    poller: Poller,
-    sleep: Callable[[float], object],
-    on_poll: Callable[[GetRunResponse], object] | None = None,
-) -> GetRunResponse:
-    """The synchronous wait loop: ``poll(request_deadline)`` until the run is terminal, sleeping
-    as ``poller`` decides; a transient failure is scheduled like a poll that saw the run still
-    running, and only the deadline ends the wait. ``on_poll`` sees every polled state (the
-    command line draws its progress bar from it). :class:`AsyncRunHandle` is the async twin."""
-    failure: SpineError | None = None
-    while True:
-        _start_poll(poller, run_id, failure)
-        try:
-            run = poll(poller.request_deadline)
-        except _TRANSIENT as exc:
-            failure = exc
-            sleep(_after_error(poller, run_id, exc))
-            continue
-        failure = None
-        if on_poll is not None:
-            on_poll(run)
-        decision = poller.observe(run)
-        if _terminal(decision, run_id):
-            return run
-        assert isinstance(decision, Sleep)
-        sleep(decision.seconds)
+def _poller(
+    timeout: float | None,
+    poll_interval: float,
+    max_poll_interval: float,
+    clock: Callable[[], float],
+) -> Poller:
+    return Poller(
+        timeout=timeout,
+        poll_interval=poll_interval,
+        max_poll_interval=max_poll_interval,
+        clock=clock,
+    )
 
 
 class _HandleState:
@@ -148,22 +121,19 @@ class RunHandle(_HandleState):
 
     def __init__(
         self,
-        client: SpineClient,
+        runtime: SyncRuntime,
         run_id: str,
         create_response: CreateRunResponse | None = None,
     ) -> None:
         super().__init__(run_id, create_response)
-        self._client = client
+        self._runtime = runtime
+
+    def _poll(self, deadline: float | None) -> GetRunResponse:
+        return self._observe(self._runtime.call(ops.get_run(self.run_id), deadline=deadline))
 
     def refresh(self) -> GetRunResponse:
         """Poll the run once (``GET /v1/run/{run_id}``)."""
-        return self._observe(self._client.runs.get(self.run_id))
-
-    def _poll(self, deadline: float | None) -> GetRunResponse:
-        from spine import _operations as ops
-
-        run = self._client._pipeline.call(ops.get_run(self.run_id), deadline=deadline)
-        return self._observe(run)
+        return self._poll(None)
 
     def wait_for_terminal(
         self,
@@ -171,19 +141,33 @@ class RunHandle(_HandleState):
         timeout: float | None = 900.0,
         poll_interval: float = 2.0,
         max_poll_interval: float = 30.0,
+        on_poll: OnPoll | None = None,
     ) -> GetRunResponse:
         """Poll until the run is ``completed``, ``partial`` or ``failed`` and return that state.
 
-        Unlike :meth:`wait`, a failed run is returned, not raised. Raises
+        Unlike :meth:`wait`, a failed run is returned, not raised. ``on_poll(state)`` is called
+        with every polled :class:`GetRunResponse` (to draw progress, say). Raises
         :class:`SpineTimeoutError` when ``timeout`` seconds pass first (the run goes on).
         """
-        poller = Poller(
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            clock=self._client._settings.clock,
+        runtime = self._runtime
+        steps = wait_steps(
+            _poller(timeout, poll_interval, max_poll_interval, runtime.clock), self.run_id, on_poll
         )
-        return poll_until_terminal(self._poll, self.run_id, poller, self._client._sleep)
+        sent: GetRunResponse | SpineError | None = None
+        try:
+            while True:
+                step = steps.send(sent)
+                if isinstance(step, PollNow):
+                    try:
+                        sent = self._poll(step.deadline)
+                    except SpineError as exc:
+                        sent = exc
+                else:
+                    runtime.sleep(step.seconds)
+                    sent = None
+        except StopIteration as stop:
+            run: GetRunResponse = stop.value
+            return run
 
     def wait(
         self,
@@ -191,16 +175,21 @@ class RunHandle(_HandleState):
         timeout: float | None = 900.0,
         poll_interval: float = 2.0,
         max_poll_interval: float = 30.0,
+        on_poll: OnPoll | None = None,
     ) -> RunResult:
         """Poll until the run ends and return its result.
 
         The interval starts at ``poll_interval`` seconds and doubles up to
         ``max_poll_interval``; ``timeout`` bounds the whole wait, HTTP retries included.
-        ``partial`` returns normally (see ``handle.last.errors``); ``failed`` raises
-        :class:`RunFailedError`; running out of time raises :class:`SpineTimeoutError`.
+        ``on_poll(state)`` sees every polled state. ``partial`` returns normally (see
+        ``handle.last.errors``); ``failed`` raises :class:`RunFailedError`; running out of time
+        raises :class:`SpineTimeoutError`.
         """
         run = self.wait_for_terminal(
-            timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            on_poll=on_poll,
         )
         return _result(run)
 
@@ -216,7 +205,7 @@ class RunHandle(_HandleState):
                 yield step.progress
             if step.sleep is None:
                 return
-            self._client._sleep(step.sleep)
+            self._runtime.sleep(step.sleep)
 
 
 class AsyncRunHandle(_HandleState):
@@ -225,22 +214,20 @@ class AsyncRunHandle(_HandleState):
 
     def __init__(
         self,
-        client: AsyncSpineClient,
+        runtime: AsyncRuntime,
         run_id: str,
         create_response: CreateRunResponse | None = None,
     ) -> None:
         super().__init__(run_id, create_response)
-        self._client = client
+        self._runtime = runtime
+
+    async def _poll(self, deadline: float | None) -> GetRunResponse:
+        run = await self._runtime.call(ops.get_run(self.run_id), deadline=deadline)
+        return self._observe(run)
 
     async def refresh(self) -> GetRunResponse:
         """Poll the run once (``GET /v1/run/{run_id}``)."""
-        return self._observe(await self._client.runs.get(self.run_id))
-
-    async def _poll(self, deadline: float | None) -> GetRunResponse:
-        from spine import _operations as ops
-
-        run = await self._client._pipeline.call(ops.get_run(self.run_id), deadline=deadline)
-        return self._observe(run)
+        return await self._poll(None)
 
     async def wait_for_terminal(
         self,
@@ -248,30 +235,28 @@ class AsyncRunHandle(_HandleState):
         timeout: float | None = 900.0,
         poll_interval: float = 2.0,
         max_poll_interval: float = 30.0,
+        on_poll: OnPoll | None = None,
     ) -> GetRunResponse:
         """See :meth:`RunHandle.wait_for_terminal`."""
-        poller = Poller(
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            clock=self._client._settings.clock,
+        runtime = self._runtime
+        steps = wait_steps(
+            _poller(timeout, poll_interval, max_poll_interval, runtime.clock), self.run_id, on_poll
         )
-        sleep = self._client._sleep
-        failure: SpineError | None = None
-        while True:
-            _start_poll(poller, self.run_id, failure)
-            try:
-                run = await self._poll(poller.request_deadline)
-            except _TRANSIENT as exc:
-                failure = exc
-                await sleep(_after_error(poller, self.run_id, exc))
-                continue
-            failure = None
-            decision = poller.observe(run)
-            if _terminal(decision, self.run_id):
-                return run
-            assert isinstance(decision, Sleep)
-            await sleep(decision.seconds)
+        sent: GetRunResponse | SpineError | None = None
+        try:
+            while True:
+                step = steps.send(sent)
+                if isinstance(step, PollNow):
+                    try:
+                        sent = await self._poll(step.deadline)
+                    except SpineError as exc:
+                        sent = exc
+                else:
+                    await runtime.sleep(step.seconds)
+                    sent = None
+        except StopIteration as stop:
+            run: GetRunResponse = stop.value
+            return run
 
     async def wait(
         self,
@@ -279,10 +264,14 @@ class AsyncRunHandle(_HandleState):
         timeout: float | None = 900.0,
         poll_interval: float = 2.0,
         max_poll_interval: float = 30.0,
+        on_poll: OnPoll | None = None,
     ) -> RunResult:
         """See :meth:`RunHandle.wait`."""
         run = await self.wait_for_terminal(
-            timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            on_poll=on_poll,
         )
         return _result(run)
 
@@ -295,4 +284,4 @@ class AsyncRunHandle(_HandleState):
                 yield step.progress
             if step.sleep is None:
                 return
-            await self._client._sleep(step.sleep)
+            await self._runtime.sleep(step.sleep)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from spine._enums import BlockType, Template
-from spine._exceptions import BadRequestError
+from spine._exceptions import InvalidRequestError
 from spine._models import CanvasDAG, CreateRunResponse, GetRunResponse, TaskNode, TaskTree
 
 if TYPE_CHECKING:
@@ -26,18 +26,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BaseModel")
 
-__all__ = ["InvalidRequestError", "Operation", "check_id"]
-
-
-class InvalidRequestError(BadRequestError, ValueError):
-    """Input the API would reject, caught before any request was sent.
-
-    It is a :class:`BadRequestError` (code written for the server's 400 keeps working) and a
-    :class:`ValueError`. ``status_code`` is 400 and ``request_id`` is None: nothing was sent.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, status_code=400, error_message=message)
+__all__ = ["Operation", "check_id"]
 
 
 @dataclass
@@ -186,8 +175,7 @@ def create_run(
     closes what it opened and never what the caller opened.
     """
     from _spine_openapi.api.runs import create_run as endpoint
-    from _spine_openapi.models import CreateRunRequest
-    from _spine_openapi.models import Template as GenTemplate
+    from _spine_openapi.models import CreateRunRequest, Template as GenTemplate
     from _spine_openapi.types import UNSET, File
 
     from spine._files import normalize_files

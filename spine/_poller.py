@@ -25,22 +25,33 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from spine._enums import RunStatus
-from spine._exceptions import RunFailedError, SpineAPIError, SpineTimeoutError
+from spine._exceptions import (
+    RateLimitError,
+    RunFailedError,
+    ServerError,
+    SpineAPIError,
+    SpineConnectionError,
+    SpineError,
+    SpineTimeoutError,
+)
 from spine._models import GetRunResponse, RunProgress, RunResult
 
 __all__ = [
+    "TRANSIENT",
     "Decision",
     "Done",
     "Failed",
+    "PollNow",
     "Poller",
     "ProgressPoller",
     "ProgressStep",
     "Sleep",
     "TimedOut",
+    "wait_steps",
 ]
 
 
@@ -217,3 +228,62 @@ class ProgressPoller:
         if run.is_terminal:
             return ProgressStep(progress=None, sleep=None)
         return ProgressStep(progress=run.progress, sleep=self.poll_interval)
+
+
+# ----------------------------------------------------------------------------- the wait loop
+
+#: Failures of one poll that do not end a wait: the next poll is scheduled as usual and only the
+#: deadline ends it (with the last failure chained as the cause).
+TRANSIENT: tuple[type[SpineError], ...] = (
+    ServerError,
+    RateLimitError,
+    SpineConnectionError,
+    SpineTimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class PollNow:
+    """Driver: poll the run once, its HTTP request bounded by ``deadline`` (a ``clock()`` value
+    or None), and send back the state or the :class:`SpineError` it raised."""
+
+    deadline: float | None
+
+
+OnPoll = Callable[[GetRunResponse], object]
+
+
+def wait_steps(
+    poller: Poller, run_id: str, on_poll: OnPoll | None = None
+) -> Generator[PollNow | Sleep, GetRunResponse | SpineError | None, GetRunResponse]:
+    """The wait loop, written once for both handles, as a generator of I/O requests.
+
+    It yields :class:`PollNow` (the driver polls and sends back the state, or the SpineError the
+    poll raised) and :class:`Sleep` (the driver sleeps, then sends None); it returns the terminal
+    state, or raises :class:`SpineTimeoutError` at the deadline (chained from the last transient
+    failure) or a non-transient poll error as it came. ``on_poll`` sees every polled state.
+    """
+    failure: SpineError | None = None
+    while True:
+        timed_out = poller.start_poll()
+        if timed_out is not None:
+            raise timed_out.error(run_id) from failure
+        outcome = yield PollNow(poller.request_deadline)
+        if isinstance(outcome, SpineError):
+            if not isinstance(outcome, TRANSIENT):
+                raise outcome
+            failure = outcome
+            # A poll that failed is scheduled like a poll that saw the run still running.
+            decision = poller.observe(GetRunResponse(run_id=run_id, status=RunStatus.RUNNING))
+        else:
+            assert outcome is not None, "the driver sends the polled state after PollNow"
+            failure = None
+            if on_poll is not None:
+                on_poll(outcome)
+            decision = poller.observe(outcome)
+            if isinstance(decision, Done | Failed):
+                return outcome
+        if isinstance(decision, TimedOut):
+            raise decision.error(run_id) from failure
+        assert isinstance(decision, Sleep)
+        yield decision

@@ -21,18 +21,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from spine.testing._faults import Fault, FaultList, RequestRecord
-    from spine.testing._sandbox import ManualClock, Sandbox, UploadedFile
+    from spine.testing._server._faults import Fault, FaultList, RequestRecord
+    from spine.testing._server._main import main as serve
+    from spine.testing._server._sandbox import ManualClock, Sandbox, UploadedFile
 
-__all__ = ["Fault", "FaultList", "ManualClock", "RequestRecord", "Sandbox", "UploadedFile"]
+__all__ = [
+    "Fault",
+    "FaultList",
+    "ManualClock",
+    "RequestRecord",
+    "Sandbox",
+    "UploadedFile",
+    "serve",
+]
 
 _LAZY = {
-    "Sandbox": "spine.testing._sandbox",
-    "ManualClock": "spine.testing._sandbox",
-    "UploadedFile": "spine.testing._sandbox",
-    "Fault": "spine.testing._faults",
-    "FaultList": "spine.testing._faults",
-    "RequestRecord": "spine.testing._faults",
+    "Sandbox": "spine.testing._server._sandbox",
+    "ManualClock": "spine.testing._server._sandbox",
+    "UploadedFile": "spine.testing._server._sandbox",
+    "Fault": "spine.testing._server._faults",
+    "FaultList": "spine.testing._server._faults",
+    "RequestRecord": "spine.testing._server._faults",
+    "serve": "spine.testing._server._main",
 }
 
 
@@ -42,7 +52,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'spine.testing' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), "main" if name == "serve" else name)
     globals()[name] = value
     return value
 

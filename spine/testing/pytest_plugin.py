@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from spine.testing._sandbox import Sandbox
+    from spine.testing._server._sandbox import Sandbox
 
 __all__ = ["async_spine_client", "pytest_configure", "spine_client", "spine_sandbox"]
 
@@ -44,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def spine_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     """A running Spine sandbox (see ``spine.testing.Sandbox``), stopped after the test."""
-    from spine.testing._sandbox import Sandbox
+    from spine.testing._server._sandbox import Sandbox
 
     marker = request.node.get_closest_marker("spine_sandbox")
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}

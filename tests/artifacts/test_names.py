@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from spine import RunArtifact
 from spine._artifacts import (

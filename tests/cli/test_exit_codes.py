@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import spine
-from spine._cli import EXIT_CODES, exit_code_for
+from spine.cli._main import EXIT_CODES, exit_code_for
 from spine.testing import Sandbox
 
 from .conftest import FAST, KEY, child_env, finished_run, run_spine, spine_command

@@ -1,4 +1,4 @@
-"""``spine --help`` is fast because ``spine._cli`` imports nothing heavy; main() in-process."""
+"""``spine --help`` is fast because ``spine.cli`` imports nothing heavy; main() in-process."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from spine._cli import EXIT_CODES, build_parser, main
+from spine.cli._main import EXIT_CODES, build_parser, main
 
 from .conftest import child_env, run_spine, spine_command
 
@@ -16,7 +16,7 @@ HEAVY = ("httpx", "pydantic", "_spine_openapi", "tenacity", "spine._client", "sp
 
 def test_help_imports_nothing_heavy() -> None:
     code = (
-        "import sys, spine._cli as c; c.build_parser().format_help();"
+        "import sys, spine.cli._main as c; c.build_parser().format_help();"
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )
     out = subprocess.run(
@@ -65,7 +65,7 @@ def test_parser_defaults() -> None:
 
 
 def test_python_dash_m_spine() -> None:
-    for module in ("spine", "spine._cli"):
+    for module in ("spine", "spine.cli"):
         result = subprocess.run(
             [sys.executable, "-m", module, "status", ".."],
             capture_output=True,

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from spine import CanvasDAG, GetRunResponse, RunStatus, SpineTimeoutError, TaskTree
-from spine._cli_commands import follow
-from spine._cli_render import (
+from spine import CanvasDAG, RunStatus, SpineClient, SpineTimeoutError, TaskTree
+from spine.cli._commands import follow
+from spine.cli._render import (
     ProgressDisplay,
     dag_dot,
     dag_mermaid,
@@ -23,6 +25,7 @@ from spine._cli_render import (
     task_tree,
     tree_lines,
 )
+from spine.testing import Sandbox
 
 
 class Clock:
@@ -128,87 +131,97 @@ def test_unknown_status_is_shown_safely() -> None:
 
 
 # ----------------------------------------------------------------------------- follow loop
+# follow() waits with the public RunHandle.wait_for_terminal(on_poll=...): these drive a real
+# handle against a manual-mode sandbox over loopback, with the client's clock and sleep replaced
+# (the runtime's test seam), so the schedule is exact and nothing waits for real.
 
 
-class FakeHandle:
-    def __init__(self, states: list[Any], run_id: str = "r1") -> None:
-        self.run_id = run_id
-        self._states = states
-        self.polls = 0
+class SandboxClock(Clock):
+    """A fake clock whose sleeps can finish the sandbox's run after a number of them."""
 
-    def _poll(self, deadline: float | None) -> GetRunResponse:
-        return self.refresh()
+    def __init__(self, box: Sandbox, finish_after: int | None, outcome: str = "completed") -> None:
+        super().__init__()
+        self.box = box
+        self.finish_after = finish_after
+        self.outcome = outcome
 
-    def refresh(self) -> GetRunResponse:
-        state = self._states[min(self.polls, len(self._states) - 1)]
-        self.polls += 1
-        if isinstance(state, Exception):
-            raise state
-        return state
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        if self.finish_after is not None and len(self.sleeps) == self.finish_after:
+            self.box.complete(outcome=self.outcome)
 
 
-def _run(status: str, done: int = 0, total: int = 0) -> GetRunResponse:
-    data: dict[str, Any] = {"run_id": "r1", "status": status}
-    if status == "running":
-        data["progress"] = {"tasks_completed": done, "tasks_total": total, "elapsed_ms": 0}
-    if status in ("completed", "partial"):
-        data["result"] = {"final_output": "ok"}
-    return GetRunResponse.model_validate(data)
+@pytest.fixture
+def manual_box() -> Iterator[Sandbox]:
+    with Sandbox(run_duration=None) as box:
+        yield box
 
 
-def test_follow_polls_until_terminal_with_a_capped_doubling_schedule() -> None:
-    clock = Clock()
-    states = [_run("running", i, 9) for i in range(6)] + [_run("completed")]
-    handle = FakeHandle(states)
+def _handle(box: Sandbox, clock: Clock) -> Any:
+    client = SpineClient(api_key=box.api_key, base_url=box.url)
+    client._runtime.clock = clock
+    client._runtime.sleep = clock.sleep
+    return client.runs.create("Follow me")
+
+
+def test_follow_polls_until_terminal_with_a_capped_doubling_schedule(manual_box: Sandbox) -> None:
+    clock = SandboxClock(manual_box, finish_after=6)
+    handle = _handle(manual_box, clock)
     stream = Stream()
     display = ProgressDisplay(stream, live=False, clock=clock)
-    run = follow(
-        handle,  # type: ignore[arg-type]
-        display,
-        timeout=100,
-        poll_interval=1,
-        max_poll_interval=4,
-        sleep=clock.sleep,
-        clock=clock,
-    )
+    run = follow(handle, display, timeout=100, poll_interval=1, max_poll_interval=4)
     assert run.status == RunStatus.COMPLETED
     assert clock.sleeps == [1, 2, 4, 4, 4, 4]
     assert stream.getvalue().splitlines()[-1].endswith("completed")
 
 
-def test_follow_keeps_going_through_transient_errors() -> None:
-    from spine import ServerError, SpineConnectionError
-
-    clock = Clock()
-    handle = FakeHandle(
-        [
-            SpineConnectionError("down"),
-            ServerError("oops", status_code=503),
-            _run("failed"),
-        ]
-    )
-    run = follow(handle, None, timeout=100, poll_interval=1, sleep=clock.sleep, clock=clock)  # type: ignore[arg-type]
+def test_follow_keeps_going_through_transient_errors(manual_box: Sandbox) -> None:
+    clock = SandboxClock(manual_box, finish_after=2, outcome="failed")
+    handle = _handle(manual_box, clock)
+    manual_box.inject(drop="before", path="/v1/run/*")
+    manual_box.inject(status=503, path="/v1/run/*", after=0, times=4)  # past the retry budget
+    run = follow(handle, None, timeout=100, poll_interval=1)
     assert run.status == RunStatus.FAILED
-    assert handle.polls == 3
+    assert len(clock.sleeps) >= 2
 
 
-def test_follow_times_out_with_the_run_id() -> None:
-    clock = Clock()
-    handle = FakeHandle([_run("running", 1, 2)])
+def test_follow_times_out_with_the_run_id(manual_box: Sandbox) -> None:
+    clock = SandboxClock(manual_box, finish_after=None)
+    handle = _handle(manual_box, clock)
     with pytest.raises(SpineTimeoutError) as info:
-        follow(handle, None, timeout=5, poll_interval=1, sleep=clock.sleep, clock=clock)  # type: ignore[arg-type]
-    assert info.value.run_id == "r1"
+        follow(handle, None, timeout=5, poll_interval=1)
+    assert info.value.run_id == handle.run_id
     assert sum(clock.sleeps) == pytest.approx(5)
 
 
-def test_follow_live_ticks_during_sleeps() -> None:
+def test_follow_live_redraws_between_polls(manual_box: Sandbox) -> None:
+    """A live bar keeps its spinner and clock moving between polls (a ticker thread)."""
     clock = Clock()
+    handle = _handle(manual_box, clock)
+    ticked = threading.Event()
+
+    class Display(ProgressDisplay):
+        ticks = 0
+
+        def tick(self) -> None:
+            super().tick()
+            Display.ticks += 1
+            if Display.ticks >= 3:
+                ticked.set()
+
+    def sleep(seconds: float) -> None:
+        # Stands in for the wait between polls: the bar must move meanwhile.
+        clock.sleep(seconds)
+        assert ticked.wait(10), "the live bar was not redrawn between polls"
+        manual_box.complete()
+
+    handle._runtime.sleep = sleep
     stream = Stream()
-    display = ProgressDisplay(stream, live=True, clock=clock, columns=lambda: 80)
-    handle = FakeHandle([_run("running", 1, 2), _run("completed")])
-    follow(handle, display, timeout=10, poll_interval=1, sleep=clock.sleep, clock=clock)  # type: ignore[arg-type]
-    assert len(clock.sleeps) == 10 and all(s == pytest.approx(0.1) for s in clock.sleeps)
-    assert stream.getvalue().count("\r\x1b[2K") >= 11
+    display = Display(stream, live=True, clock=clock, columns=lambda: 80)
+    run = follow(handle, display, timeout=10, poll_interval=1, tick_seconds=0.01)
+    assert run.status == RunStatus.COMPLETED
+    assert Display.ticks >= 3
+    assert stream.getvalue().count("\r\x1b[2K") >= 3
 
 
 # ----------------------------------------------------------------------------- trees

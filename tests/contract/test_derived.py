@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from spine import _enums
-from spine.testing import _app, _runs
+from spine.testing._server import _app, _runs
 
 from ._spec import ROOT, load_spec
 

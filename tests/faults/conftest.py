@@ -11,8 +11,7 @@ import pytest
 
 import spine
 from spine.testing import Sandbox
-from tests._twins import Api as _Api
-from tests._twins import api_fixture
+from tests._twins import Api as _Api, api_fixture
 
 from ._server import FaultServer
 
@@ -51,10 +50,10 @@ class Api(_Api):
                 async def sleep_async(seconds: float) -> None:
                     self._fake_sleep(seconds)
 
-                client._sleep = sleep_async
+                client._runtime.sleep = sleep_async
             else:
-                client._sleep = self._fake_sleep
-            client._settings.clock = self.fake_clock
+                client._runtime.sleep = self._fake_sleep
+            client._runtime.clock = self.fake_clock
         return client
 
 

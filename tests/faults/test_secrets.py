@@ -156,7 +156,7 @@ def test_the_key_never_appears_in_errors_or_logs(
     texts = [t for exc in errors for t in _exception_texts(exc)]
     texts += [r.getMessage() for r in caplog.records]
     texts += [caplog.text, *capfd.readouterr(), repr(client), repr(handle)]
-    texts += [repr(client._settings.retry_policy)]
+    texts += [repr(client.retry_policy)]
     for fragment in _fragments(key):
         leaks = [t for t in texts if fragment in t]
         assert not leaks, f"the key leaked: {leaks[0][:300]}"

@@ -10,7 +10,7 @@ import httpx
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from spine import _operations as ops
-from spine._pipeline import Settings
+from spine._base_client import Settings
 
 KEY = "sk_spine_property_0123456789"
 

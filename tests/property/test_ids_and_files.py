@@ -11,8 +11,7 @@ import urllib.parse
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from spine import _operations as ops
 from spine._files import DEFAULT_FILENAME, normalize_files

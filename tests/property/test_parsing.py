@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import spine
 from spine import _operations as ops
+from spine._base_client import Received, finish
 from spine._enums import RunStatus
 from spine._exceptions import SpineAPIError, SpineError, error_from_response
 from spine._models import (
@@ -27,7 +27,7 @@ from spine._models import (
     TaskTree,
     parse_envelope,
 )
-from spine._pipeline import BodyReader, Received, finish
+from spine._transport import BodyReader
 
 MODELS = [GetRunResponse, CreateRunResponse, CanvasDAG, TaskTree, TaskNode]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -271,7 +271,7 @@ def test_body_reader_decodes_whatever_the_chunking(
 @FUZZ
 @given(raw=st.binary(max_size=2000), coding=st.sampled_from(["gzip", "deflate"]))
 def test_body_reader_on_garbage_raises_only_its_own_errors(raw: bytes, coding: str) -> None:
-    from spine._pipeline import _TooLarge, _Undecodable
+    from spine._transport import BodyTooLarge as _TooLarge, UndecodableBody as _Undecodable
 
     reader = BodyReader(coding, limit=1000)
     try:
@@ -285,7 +285,7 @@ def test_body_reader_on_garbage_raises_only_its_own_errors(raw: bytes, coding: s
 def test_body_reader_stops_a_bomb_at_the_limit(coding: str) -> None:
     bomb = (gzip.compress if coding == "gzip" else zlib.compress)(b"\0" * (20 * 1024 * 1024))
     reader = BodyReader(coding, limit=1024 * 1024)
-    from spine._pipeline import _TooLarge
+    from spine._transport import BodyTooLarge as _TooLarge
 
     def read_all() -> None:
         for i in range(0, len(bomb), 4096):

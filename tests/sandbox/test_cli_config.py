@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from spine.testing import Sandbox
-from spine.testing._config import load_config, parse_fault_spec, parse_size
+from spine.testing._server._config import load_config, parse_fault_spec, parse_size
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -171,7 +171,7 @@ def test_spine_cli_sandbox_with_config_and_faults(
 ) -> None:
     config = tmp_path / "sandbox.toml"
     config.write_text('api_keys = ["sk_spine_cfg"]\n')
-    proc = _spawn("-m", "spine._cli", "sandbox", "--port", "0", "--config", str(config),
+    proc = _spawn("-m", "spine.cli", "sandbox", "--port", "0", "--config", str(config),
                   "--fault", "POST /v1/run status=503 retry_after=1", "--outcome", "failed",
                   "--api-key", "sk_spine_cli")
     serve.append(proc)
@@ -209,7 +209,7 @@ def test_cli_port_in_use(serve: list[subprocess.Popen[str]]) -> None:
 
 
 def test_sandbox_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    from spine.testing.__main__ import main
+    from spine.testing._server._main import main
 
     assert main(["--help"]) == 0
     assert "--run-duration" in capsys.readouterr().out
@@ -219,7 +219,7 @@ def test_sandbox_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_spine_cli_delegates_to_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
-    from spine._cli import main
+    from spine.cli import main
 
     assert main(["sandbox", "--help"]) == 0
     out = capsys.readouterr().out
@@ -229,8 +229,8 @@ def test_spine_cli_delegates_to_the_sandbox(capsys: pytest.CaptureFixture[str]) 
 
 def test_spine_help_is_fast_and_light() -> None:
     code = (
-        "import sys, time; t = time.perf_counter(); import spine._cli; "
-        "heavy = [m for m in ('h11', 'python_multipart', 'spine.testing._sandbox') "
+        "import sys, time; t = time.perf_counter(); import spine.cli; "
+        "heavy = [m for m in ('h11', 'python_multipart', 'spine.testing._server._sandbox') "
         "if m in sys.modules]; print(heavy)"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
@@ -242,7 +242,7 @@ def test_spine_help_is_fast_and_light() -> None:
 def test_plugin_and_package_import_nothing_heavy() -> None:
     code = (
         "import sys; import spine.testing, spine.testing.pytest_plugin; "
-        "print([m for m in ('h11', 'python_multipart', 'spine.testing._sandbox', 'httpx') "
+        "print([m for m in ('h11', 'python_multipart', 'spine.testing._server._sandbox', 'httpx') "
         "if m in sys.modules])"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from spine.testing import ManualClock, Sandbox
-from spine.testing._runs import TEMPLATE_BLOCKS
+from spine.testing._server._runs import TEMPLATE_BLOCKS
 
 from .conftest import create, error_of, get_run, open_zip
 

@@ -259,7 +259,7 @@ def test_file_over_the_limit_is_413() -> None:
 
 
 def test_default_limit_message_says_50_mib(sandbox: Sandbox) -> None:
-    from spine.testing._forms import format_size
+    from spine.testing._server._forms import format_size
 
     assert format_size(50 * 1024 * 1024) == "50 MiB"
     assert format_size(1000) == "1000 bytes"

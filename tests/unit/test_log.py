@@ -8,13 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from spine._log import (
-    configure_logging_from_env,
-    logger,
-    mask_secret,
-    redact,
-    redact_headers,
-)
+from spine._log import configure_logging_from_env, logger
+from spine._redact import mask_secret, redact, redact_headers
 
 KEY = "sk_spine_live_0123456789abcdefWXYZ"
 

@@ -1,50 +1,46 @@
-"""The one request pipeline: every call of both clients goes through here.
+"""Settings and the two send loops: every call of both clients goes through here.
 
 An :class:`~spine._operations.Operation` (built from the generated endpoint module) becomes an
-``httpx.Request`` with the auth header, the User-Agent and the per-request timeout; it is sent
-under the retry policy, within one time :class:`Budget` per attempt (bounded by ``wait()``'s
-deadline, enforced on every socket operation of the clients' own pools); the body is decoded by
-:class:`BodyReader` with a size cap (a gzip bomb is refused, never inflated); the answer is parsed
-once (``parse_envelope``: one ``validate_json`` pass), checked to be about the ids asked for, or
-mapped to an exception (``error_from_response``). Every exception leaving here is a
-:class:`~spine.SpineError` with its cause chained and secrets scrubbed (:func:`scrub`). The
-decisions live in pure functions shared by both drivers; :class:`SyncPipeline` and
-:class:`AsyncPipeline` only do the I/O.
+``httpx.Request`` with the auth header, the User-Agent and the per-request timeout
+(:class:`Settings`); it is sent under the retry policy (:mod:`spine._retry`), within one time
+:class:`~spine._transport.Budget` per attempt (bounded by ``wait()``'s deadline); the body is
+decoded with a size cap by :class:`~spine._transport.BodyReader`; the answer is parsed once
+(``parse_envelope``: one ``validate_json`` pass) and checked to be about the ids asked for, or
+mapped to an exception by :func:`spine._exceptions.error_from_response`. Every exception leaving
+here is a :class:`~spine.SpineError` with its cause chained and secrets scrubbed
+(:func:`spine._exceptions.scrub`). The decisions live in pure functions shared by both drivers;
+:class:`SyncPipeline` and :class:`AsyncPipeline` only do the I/O, and are the narrow runtime
+that handles use (``call``, ``clock``, ``sleep``).
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import logging
 import math
 import os
 import random
-import select
-import ssl
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
-from pydantic import BaseModel, ValidationError
 
 from spine._exceptions import (
     SpineConnectionError,
     SpineError,
     SpineTimeoutError,
     UnexpectedResponseError,
-    body_excerpt,
     error_from_response,
+    scrub,
 )
 from spine._files import close_uploads
-from spine._log import configure_logging_from_env, logger, mask_secret, redact, register_secret
+from spine._log import configure_logging_from_env, logger
 from spine._models import parse_envelope
 from spine._operations import Operation
+from spine._redact import mask_secret, redact
 from spine._retry import (
     RetryPolicy,
     is_ambiguous,
@@ -52,10 +48,20 @@ from spine._retry import (
     should_retry_exception,
     should_retry_status,
 )
+from spine._transport import (
+    BUDGET,
+    MAX_RESPONSE_BYTES,
+    BodyReader,
+    BodyTooLarge,
+    Budget,
+    UndecodableBody,
+)
 from spine._version import __version__
 
 if TYPE_CHECKING:
     import asyncio
+
+    from pydantic import BaseModel
 
 T = TypeVar("T", bound="BaseModel")
 
@@ -63,8 +69,6 @@ DEFAULT_BASE_URL = "https://api.getspine.ai"
 API_PREFIX = "/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 USER_AGENT = f"spine-sdk-python/{__version__}"
-#: A response body larger than this is refused (the API's largest bodies are a few MiB).
-MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
@@ -142,7 +146,6 @@ class Settings:
     ) -> None:
         configure_logging_from_env()
         self.api_key = resolve_api_key(api_key)
-        register_secret(self.api_key)
         self.base_url = resolve_base_url(base_url, http_client, allow_http)
         self.root = self.base_url[: -len(API_PREFIX)]  # generated paths start with /v1
         self.timeout, self.total = resolve_timeout(timeout)
@@ -252,342 +255,6 @@ def min_opt(value: float | None, cap: float) -> float:
     return cap if value is None else min(value, cap)
 
 
-# ----------------------------------------------------------------------------- time budget
-
-_BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
-    "spine_budget", default=None
-)
-
-
-class Budget:
-    """When one attempt must be over, as a ``clock()`` value.
-
-    An attempt gets ``total`` seconds (the client's ``timeout``), never past the caller's
-    ``deadline`` (``wait()``'s). For an upload the clock starts again when the answer begins to
-    arrive: the time spent sending the files does not eat into reading the answer, and writes are
-    only bounded by the deadline (a slow uplink is not a reason to give up on a paid run).
-
-    The drivers check it between body chunks, and, on the clients' own connection pools, every
-    connect, read and write of the socket is bounded by it (:class:`_BudgetBackend`): a server
-    that trickles its headers or body one byte at a time, each within any read timeout, cannot
-    hold a call past its budget.
-    """
-
-    __slots__ = ("clock", "deadline", "end", "reading", "total", "upload")
-
-    def __init__(
-        self, clock: Callable[[], float], total: float, deadline: float | None, upload: bool
-    ) -> None:
-        self.clock = clock
-        self.total = total
-        self.deadline = deadline
-        self.upload = upload
-        self.reading = False
-        self.end = self._end_from(clock())
-        if upload:
-            self.end = math.inf if deadline is None else deadline
-
-    def _end_from(self, now: float) -> float:
-        end = now + self.total
-        return end if self.deadline is None else min(end, self.deadline)
-
-    def start_reading(self) -> None:
-        """The request is sent: an upload's budget for the answer starts now."""
-        if not self.reading:
-            self.reading = True
-            if self.upload:
-                self.end = self._end_from(self.clock())
-
-    def left(self) -> float:
-        return self.end - self.clock()
-
-    def clamp(self, timeout: float | None) -> float | None:
-        """``timeout`` shortened to what is left; None (no limit) when neither limits it."""
-        left = self.left()
-        if math.isinf(left):
-            return timeout
-        return left if timeout is None else min(timeout, left)
-
-
-def _clamped(
-    timeout: float | None, error: type[Exception], *, reading: bool = False
-) -> float | None:
-    budget = _BUDGET.get()
-    if budget is None:
-        return timeout
-    if reading:
-        budget.start_reading()
-    clamped = budget.clamp(timeout)
-    if clamped is not None and clamped <= 0:
-        raise error("the request's time budget ran out")
-    return clamped
-
-
-class _BudgetStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamped(timeout, httpcore.ReadTimeout, reading=True))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamped(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _clamped(timeout, httpcore.ConnectTimeout)
-        return _BudgetStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _BudgetBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _clamped(timeout, httpcore.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _BudgetStream(stream)
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _clamped(timeout, httpcore.ConnectTimeout)
-        return _BudgetStream(self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class _AsyncBudgetStream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket: Any = None
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        timeout = _clamped(timeout, httpcore.ReadTimeout, reading=True)
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, _clamped(timeout, httpcore.WriteTimeout))
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        timeout = _clamped(timeout, httpcore.ConnectTimeout)
-        inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return _AsyncBudgetStream(inner)
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            # httpcore asks this of every pooled connection each time it schedules a request;
-            # anyio answers by building all of a socket's attributes (a getpeername() each
-            # time). Asking the socket directly keeps a busy pool's scheduling cheap.
-            if self._socket is None:
-                self._socket = self._inner.get_extra_info("socket")
-            if self._socket is not None:
-                return _socket_readable(self._socket)
-        return self._inner.get_extra_info(info)
-
-
-def _socket_readable(sock: Any) -> bool:
-    """True when the idle connection has data or was closed (so it cannot be reused)."""
-    try:
-        if sock.fileno() < 0:
-            return True
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
-        ready, _, _ = select.select([sock], [], [], 0)
-        return bool(ready)
-    except (OSError, ValueError):
-        return True
-
-
-class _AsyncBudgetBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        timeout = _clamped(timeout, httpcore.ConnectTimeout)
-        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _AsyncBudgetStream(stream)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        timeout = _clamped(timeout, httpcore.ConnectTimeout)
-        inner = await self._inner.connect_unix_socket(path, timeout, socket_options)
-        return _AsyncBudgetStream(inner)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def install_budget(http: httpx.Client | httpx.AsyncClient) -> bool:
-    """Bound every socket operation of an SDK-owned ``http`` client by the current attempt's
-    :class:`Budget`. httpx has no public hook for this, so the network backend of each of its
-    connection pools (the default one and any proxy mounts) is wrapped; a pool of another
-    shape is left alone (the drivers' checks between body chunks still apply). Returns True
-    when every pool was wrapped."""
-    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
-    complete = True
-    for transport in transports:
-        if transport is None:
-            continue
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, _BudgetBackend | _AsyncBudgetBackend):
-            continue
-        if isinstance(backend, httpcore.NetworkBackend):
-            pool._network_backend = _BudgetBackend(backend)  # type: ignore[union-attr]
-        elif isinstance(backend, httpcore.AsyncNetworkBackend):
-            pool._network_backend = _AsyncBudgetBackend(backend)  # type: ignore[union-attr]
-        else:
-            complete = False
-    return complete
-
-
-# ----------------------------------------------------------------------------- the body
-
-
-class BodyReader:
-    """Collects a response body from its raw (still encoded) chunks.
-
-    The ``Content-Encoding`` is decoded here rather than by httpx, with bounded output: a body
-    that inflates past ``limit`` bytes (a gzip bomb) is refused as soon as it does, never
-    inflated whole. gzip and deflate are decoded (the SDK only advertises those); any other
-    coding is refused.
-    """
-
-    def __init__(self, content_encoding: str | None, limit: int = MAX_RESPONSE_BYTES) -> None:
-        codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
-        codings = [c for c in codings if c and c != "identity"]
-        for coding in codings:
-            if coding not in _DECODERS:
-                raise _Undecodable(f"an unsupported Content-Encoding {coding!r}")
-        # Codings are listed in the order they were applied: undo them in reverse.
-        self._decoders = [_Inflater(c) for c in reversed(codings)]
-        self.limit = limit
-        self.size = 0
-        self._chunks: list[bytes] = []
-
-    def feed(self, raw: bytes) -> None:
-        for piece in self._decode(raw, 0):
-            self._add(piece)
-
-    def finish(self) -> bytes:
-        for piece in self._decode(b"", 0, final=True):
-            self._add(piece)
-        return b"".join(self._chunks)
-
-    def _decode(self, data: bytes, index: int, final: bool = False) -> Iterator[bytes]:
-        if index == len(self._decoders):
-            if data:
-                yield data
-            return
-        decoder = self._decoders[index]
-        for piece in decoder.decompress(data):
-            yield from self._decode(piece, index + 1)
-        if final:
-            yield from self._decode(decoder.flush(), index + 1, final=True)
-
-    def _add(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.limit:
-            raise _TooLarge
-        self._chunks.append(data)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Undecodable(Exception):
-    pass
-
-
-_DECODERS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
-_PIECE = 256 * 1024
-
-
-class _Inflater:
-    """One Content-Encoding undone in pieces of at most ``_PIECE`` bytes."""
-
-    def __init__(self, coding: str) -> None:
-        self._wbits = _DECODERS[coding]
-        self._obj = zlib.decompressobj(self._wbits)
-        # "deflate" is meant to be zlib-wrapped, but some servers send raw deflate: the zlib
-        # header (2 bytes) tells, so keep the first bytes until then to start over in raw mode.
-        self._head = b"" if self._wbits == 15 else None
-
-    def decompress(self, data: bytes) -> Iterator[bytes]:
-        if self._head is not None:
-            self._head += data
-            if len(self._head) >= 2:
-                head, self._head = self._head, None
-                try:
-                    zlib.decompressobj(15).decompress(head[:2])
-                except zlib.error:
-                    self._wbits = -15
-                    self._obj = zlib.decompressobj(-15)
-            else:
-                return
-            data = head
-        while data:
-            try:
-                out = self._obj.decompress(data, _PIECE)
-            except zlib.error as exc:
-                raise _Undecodable(f"a corrupt compressed body ({exc})") from exc
-            data = self._obj.unconsumed_tail
-            if out:
-                yield out
-
-    def flush(self) -> bytes:
-        if self._head:  # fewer than 2 bytes in all: not a compressed body
-            raise _Undecodable("a truncated compressed body")
-        try:
-            return self._obj.flush()
-        except zlib.error as exc:  # pragma: no cover - flush after a good stream does not fail
-            raise _Undecodable(f"a corrupt compressed body ({exc})") from exc
-
-
 @dataclass
 class Received:
     """A complete response: what the retry policy and :func:`finish` look at."""
@@ -603,7 +270,7 @@ def start_reading(response: httpx.Response, budget: Budget) -> BodyReader:
     budget.start_reading()
     try:
         return BodyReader(response.headers.get("content-encoding"))
-    except _Undecodable as exc:
+    except UndecodableBody as exc:
         raise UnexpectedResponseError(
             f"The response has {exc}; the SDK asks for gzip or identity only.",
             status_code=response.status_code,
@@ -615,9 +282,9 @@ def take_chunk(reader: BodyReader, chunk: bytes, response: httpx.Response, budge
     """Add one raw chunk; raise when the body is too large, undecodable or too slow."""
     try:
         reader.feed(chunk)
-    except _TooLarge:
+    except BodyTooLarge:
         raise body_too_large(response) from None
-    except _Undecodable as exc:
+    except UndecodableBody as exc:
         raise undecodable(response, exc) from None
     if budget.left() < 0:
         raise over_budget(response)
@@ -626,9 +293,9 @@ def take_chunk(reader: BodyReader, chunk: bytes, response: httpx.Response, budge
 def received(reader: BodyReader, response: httpx.Response) -> Received:
     try:
         body = reader.finish()
-    except _TooLarge:
+    except BodyTooLarge:
         raise body_too_large(response) from None
-    except _Undecodable as exc:
+    except UndecodableBody as exc:
         raise undecodable(response, exc) from None
     request = response.request
     return Received(response.status_code, response.headers, body, request.method, request.url.path)
@@ -689,15 +356,6 @@ def finish(op: Operation[T], response: Received, started: float) -> T:
                 mark_ambiguous(exc, op)  # a 2xx: the server acted, whatever the body says
             raise
         return model
-    if 300 <= status < 400:
-        location = headers.get("location", "")
-        raise UnexpectedResponseError(
-            f"HTTP {status} redirect to {body_excerpt(location.encode())!s} was not followed: the "
-            "API key is only ever sent to the configured base_url. Check base_url.",
-            status_code=status,
-            request_id=request_id,
-            raw_body=response.body,
-        )
     error = error_from_response(status, response.body, headers)
     error.request_id = request_id
     if not op.idempotent and is_ambiguous(status):
@@ -734,73 +392,11 @@ def mark_ambiguous(exc: SpineError, op: Operation[Any]) -> None:
     exc.run_may_exist = True
 
 
-class RedactedError(Exception):
-    """Stands in, in a chain of causes, for a library's exception whose text may hold a secret:
-    a pydantic ValidationError quotes (a cut of) the input it rejected, which a hostile server
-    may have filled with the API key; any other exception whose text shows a known secret. It
-    keeps the type's name and the problems, never the input."""
-
-    def __init__(self, original: BaseException) -> None:
-        name = f"{type(original).__module__}.{type(original).__qualname__}"
-        if isinstance(original, ValidationError):
-            problems = [
-                f"{'.'.join(map(str, e.get('loc', ()))) or 'body'}: {e.get('msg', '')}"
-                for e in original.errors(
-                    include_url=False, include_input=False, include_context=False
-                )[:10]
-            ]
-            text = f"{original.title}: {'; '.join(problems)}"
-        else:
-            text = str(original)
-        super().__init__(f"{name}: {redact(text)}")
-
-
-def scrub(exc: SpineError) -> None:
-    """Mask secrets in every text an exception carries (its message, args, the server's message
-    and request id), not only in what ``str()`` shows, and in its chain of causes: a hostile or
-    broken server may echo the API key back anywhere."""
-    exc.message = redact(exc.message)
-    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
-    for name in ("error_message", "request_id"):
-        value = getattr(exc, name, None)
-        if isinstance(value, str):
-            setattr(exc, name, redact(value))
-    link: BaseException = exc
-    for _ in range(16):  # chains are short; never loop on a cycle
-        cause = link.__cause__ if link.__cause__ is not None else link.__context__
-        if cause is None:
-            return
-        if not isinstance(cause, SpineError | RedactedError):
-            _hide_key(cause)
-            text = str(cause)
-            if isinstance(cause, ValidationError) or redact(text) != text:
-                stand_in = RedactedError(cause)
-                stand_in.__cause__ = cause.__cause__
-                stand_in.__suppress_context__ = True
-                if link.__cause__ is not None:
-                    link.__cause__ = stand_in
-                else:
-                    link.__context__ = stand_in
-                cause = stand_in
-        link = cause
-
-
-def _hide_key(exc: BaseException) -> None:
-    """The httpx request that a chained httpx exception carries keeps its headers: mask the key
-    there, so that even ``repr(exc.__cause__.request.headers)`` does not show it (the request
-    is finished; nothing sends it again)."""
-    request = getattr(exc, "_request", None)
-    headers = getattr(request, "headers", None)
-    if isinstance(headers, httpx.Headers) and "x-api-key" in headers:
-        headers["X-API-KEY"] = mask_secret(headers["x-api-key"]).replace("\u2026", "...")
-
-
 def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
     """Map an exception from httpx (or below it) to the SDK's tree; the caller chains it as
-    ``__cause__``."""
-    _hide_key(exc)
-    request = getattr(exc, "_request", None)
-    where = f" ({request.method} {request.url.path})" if request is not None else ""
+    ``__cause__``. The request it names had its key masked by the driver (:func:`hide_key`)."""
+    kw = op.kwargs
+    where = f" ({kw.get('method', '?')} {kw.get('url', '?')})"
     err: SpineError
     if isinstance(exc, httpx.TimeoutException):
         err = SpineTimeoutError(
@@ -816,6 +412,16 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
     if not op.idempotent and (is_ambiguous(exc) or not isinstance(exc, httpx.TransportError)):
         mark_ambiguous(err, op)
     return err
+
+
+def hide_key(request: httpx.Request | None) -> None:
+    """Mask the API key in a request the SDK built, once it failed: an httpx exception chained
+    as a cause carries that request, and ``repr(exc.__cause__.request.headers)`` must not show
+    the key. The request is the SDK's own and finished; nothing sends it again."""
+    if request is not None and "x-api-key" in request.headers:
+        request.headers["X-API-KEY"] = mask_secret(request.headers["x-api-key"]).replace(
+            "\u2026", "..."
+        )
 
 
 def close_files(op: Operation[Any]) -> None:
@@ -835,16 +441,30 @@ def first_outcome(outcome: Received | Exception) -> Received:
     return outcome
 
 
-class _ForkAware:
-    """After ``os.fork()`` the child must not use the connections it inherited: their sockets
+class _Runtime:
+    """What both drivers share, and all that a run handle may use of its client: ``call`` (on
+    the driver), ``clock`` (the settings' monotonic clock, also read by budgets and retries) and
+    ``sleep`` (``time.sleep`` or ``asyncio.sleep``). Tests replace ``clock`` and ``sleep`` here
+    to run waits and retries without waiting.
+
+    After ``os.fork()`` the child must not use the connections it inherited: their sockets
     are shared with the parent, and two processes reading one socket get each other's answers.
     A pipeline that owns its pool (``renew`` given) replaces it with a new one on its first call
     in the child; the inherited pool is dropped without being closed, so that nothing is sent on
     the parent's connections. An injected ``http_client`` is the caller's to recreate."""
 
+    settings: Settings
     http: Any
     renew: Callable[[], Any] | None
     pid: int
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.settings.clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], float]) -> None:
+        self.settings.clock = value
 
     def check_fork(self) -> None:
         pid = os.getpid()
@@ -855,7 +475,7 @@ class _ForkAware:
                 self.http = self.renew()
 
 
-class SyncPipeline(_ForkAware):
+class SyncPipeline(_Runtime):
     """Sends operations on an ``httpx.Client``."""
 
     def __init__(
@@ -874,7 +494,8 @@ class SyncPipeline(_ForkAware):
     def _attempt(self, op: Operation[Any], deadline: float | None) -> Received:
         s = self.settings
         budget = Budget(s.clock, s.total, deadline, bool(op.files))
-        token = _BUDGET.set(budget)
+        token = BUDGET.set(budget)
+        request: httpx.Request | None = None
         try:
             request = s.build_request(self.http, op, deadline)
             response = self.http.send(request, stream=True, follow_redirects=False)
@@ -885,8 +506,11 @@ class SyncPipeline(_ForkAware):
                 return received(reader, response)
             finally:
                 response.close()
+        except BaseException:
+            hide_key(request)
+            raise
         finally:
-            _BUDGET.reset(token)
+            BUDGET.reset(token)
 
     def _send(self, op: Operation[Any], deadline: float | None) -> Received:
         """The first attempt goes out directly; tenacity takes over only after a retryable
@@ -933,7 +557,7 @@ class SyncPipeline(_ForkAware):
             raise
 
 
-class AsyncPipeline(_ForkAware):
+class AsyncPipeline(_Runtime):
     """Sends operations on an ``httpx.AsyncClient``; the same decisions as :class:`SyncPipeline`."""
 
     def __init__(
@@ -989,7 +613,8 @@ class AsyncPipeline(_ForkAware):
     async def _attempt_now(self, op: Operation[Any], deadline: float | None) -> Received:
         s = self.settings
         budget = Budget(s.clock, s.total, deadline, bool(op.files))
-        token = _BUDGET.set(budget)
+        token = BUDGET.set(budget)
+        request: httpx.Request | None = None
         try:
             request = s.build_request(self.http, op, deadline)
             response = await self.http.send(request, stream=True, follow_redirects=False)
@@ -1000,8 +625,11 @@ class AsyncPipeline(_ForkAware):
                 return received(reader, response)
             finally:
                 await response.aclose()
+        except BaseException:
+            hide_key(request)
+            raise
         finally:
-            _BUDGET.reset(token)
+            BUDGET.reset(token)
 
     async def _send(self, op: Operation[Any], deadline: float | None) -> Received:
         """See :meth:`SyncPipeline._send`."""

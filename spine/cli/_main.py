@@ -1,7 +1,7 @@
 """The ``spine`` command line.
 
 ``spine --help`` must answer fast, so this module imports only the standard library's light
-parts: the client, httpx and pydantic are imported by :mod:`spine._cli_commands` when a
+parts: the client, httpx and pydantic are imported by :mod:`spine.cli._commands` when a
 subcommand runs. Errors become one line on stderr and a documented exit status
 (:data:`EXIT_CODES`); ``--debug`` adds the traceback.
 """
@@ -14,34 +14,19 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from spine.cli._errors import (
+    EXIT_CODES,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    UsageError,
+    exit_code_for,
+    one_line,
+)
+
 __all__ = ["EXIT_CODES", "CliError", "UsageError", "build_parser", "exit_code_for", "main"]
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PARTIAL = 3
-EXIT_FAILED = 4
-EXIT_TIMEOUT = 5
-EXIT_AUTH = 6
-EXIT_API = 7
-EXIT_CONNECTION = 8
-EXIT_DOWNLOAD = 9
-EXIT_INTERRUPTED = 130
-
-EXIT_CODES: dict[int, str] = {
-    EXIT_OK: "success (a run completed; a lookup or download worked)",
-    EXIT_ERROR: "other error (a local file problem, an unexpected failure)",
-    EXIT_USAGE: "usage error: bad arguments, a missing input file, a request refused before"
-    " sending",
-    EXIT_PARTIAL: "the run ended partial: some blocks failed, the results are usable",
-    EXIT_FAILED: "the run ended failed",
-    EXIT_TIMEOUT: "timed out: --timeout passed first (the run goes on; spine wait RUN_ID)",
-    EXIT_AUTH: "authentication error: SPINE_API_KEY missing, invalid or revoked (HTTP 401)",
-    EXIT_API: "API error: any other error answer of the Spine API (400, 404, 429, 5xx...)",
-    EXIT_CONNECTION: "connection error: the API could not be reached, or a request timed out",
-    EXIT_DOWNLOAD: "download error: an artifact could not be saved (expired link, size...)",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C); a run already created goes on",
-}
 
 TEMPLATES = ("auto", "deep_research", "report", "slides", "memo", "excel", "app", "landing_page")
 
@@ -70,18 +55,6 @@ examples:
   spine dag CANVAS_ID --format mermaid > dag.mmd
   spine tasks CANVAS_ID
 """
-
-
-class CliError(Exception):
-    """A failure the command explains itself: one line on stderr and ``exit_code``."""
-
-    exit_code = EXIT_ERROR
-
-
-class UsageError(CliError):
-    """A problem with the command line itself: exit status 2."""
-
-    exit_code = EXIT_USAGE
 
 
 def _para(text: str) -> str:
@@ -322,54 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- errors
 
 
-def _instance(exc: BaseException, module: str, name: str) -> bool:
-    """``isinstance(exc, module.name)`` without importing ``module`` (if it was never loaded,
-    ``exc`` cannot be one of its classes)."""
-    loaded = sys.modules.get(module)
-    cls = getattr(loaded, name, None) if loaded is not None else None
-    return isinstance(cls, type) and isinstance(exc, cls)
-
-
-def exit_code_for(exc: BaseException) -> int:
-    """The exit status for an exception that ended a command (see :data:`EXIT_CODES`)."""
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
-    if isinstance(exc, CliError):
-        return exc.exit_code
-    if _instance(exc, "spine._operations", "InvalidRequestError"):
-        return EXIT_USAGE
-    if _instance(exc, "spine._artifacts", "ArtifactDownloadError"):
-        return EXIT_DOWNLOAD
-    if _instance(exc, "spine._exceptions", "RunFailedError"):
-        return EXIT_FAILED
-    if _instance(exc, "spine._exceptions", "AuthenticationError"):
-        return EXIT_AUTH
-    if _instance(exc, "spine._exceptions", "SpineTimeoutError"):
-        # wait() running out of time carries the run id; an HTTP timeout does not.
-        return EXIT_TIMEOUT if getattr(exc, "run_id", None) else EXIT_CONNECTION
-    if _instance(exc, "spine._exceptions", "SpineConnectionError"):
-        return EXIT_CONNECTION
-    if _instance(exc, "spine._exceptions", "SpineAPIError"):
-        return EXIT_API
-    return EXIT_ERROR
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    expected = isinstance(exc, CliError | OSError) or _instance(
-        exc, "spine._exceptions", "SpineError"
-    )
-    if not expected:
-        text = (
-            f"{type(exc).__name__}: {text} (an unexpected failure: rerun with --debug for details)"
-        )
-    from spine._log import redact
-
-    return " ".join(redact(text).split())
-
-
 def _error_json(exc: BaseException, code: int) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": type(exc).__name__, "message": _one_line(exc)}
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": one_line(exc)}
     error["exit_code"] = code
     for attr in ("status_code", "request_id", "run_id", "idempotency_key"):
         value = getattr(exc, attr, None)
@@ -386,7 +313,7 @@ def _report(exc: BaseException, args: argparse.Namespace, code: int) -> None:
 
         traceback.print_exception(exc, file=sys.stderr)
     prog = f"spine {args.command}" if getattr(args, "command", None) else "spine"
-    print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr, flush=True)
+    print(f"{prog}: error: {one_line(exc)}", file=sys.stderr, flush=True)
     if getattr(args, "json", False):
         import json
 
@@ -404,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``spine`` console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["sandbox"]:
-        from spine.testing.__main__ import main as sandbox_main
+        from spine.testing import serve as sandbox_main
 
         return sandbox_main(args[1:], prog="spine sandbox")
     parser = build_parser()
@@ -421,9 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     if parsed.debug:
-        os.environ["SPINE_LOG"] = "debug"
+        from spine._log import configure_logging_from_env
+
+        configure_logging_from_env({"SPINE_LOG": "debug"})
     try:
-        from spine._cli_commands import dispatch
+        from spine.cli._commands import dispatch
 
         return dispatch(parsed)
     except KeyboardInterrupt as exc:
@@ -447,11 +376,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exit_code_for(exc)
         _report(exc, parsed, code)
         return code
-
-
-if __name__ == "__main__":
-    # Re-enter through the package module, so that `python -m spine._cli` shares one set of
-    # classes (UsageError...) with spine._cli_commands.
-    from spine._cli import main as _main
-
-    sys.exit(_main())

@@ -14,16 +14,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from spine.testing._app import (
+from spine.testing._server._app import (
     DEFAULT_API_KEY,
     OUTCOMES,
     SandboxApp,
     SandboxState,
     Settings,
 )
-from spine.testing._faults import Fault, FaultList, RequestRecord
-from spine.testing._http import HttpServer
-from spine.testing._runs import Run
+from spine.testing._server._faults import Fault, FaultList, RequestRecord
+from spine.testing._server._http import HttpServer
+from spine.testing._server._runs import Run
 
 __all__ = ["ManualClock", "Sandbox", "UploadedFile"]
 
@@ -194,7 +194,7 @@ class Sandbox:
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Sandbox:
         """Build a sandbox from a TOML config file (see the README), with keyword overrides."""
-        from spine.testing._config import load_config
+        from spine.testing._server._config import load_config
 
         options = load_config(Path(path))
         options.update(overrides)

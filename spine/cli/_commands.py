@@ -12,15 +12,25 @@ import contextlib
 import json
 import os
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
-from spine._artifacts import ArtifactLinkExpiredError, plan_names, save_artifact
-from spine._cli import (
+from spine import (
+    ArtifactLinkExpiredError,
+    GetRunResponse,
+    RunArtifact,
+    RunHandle,
+    RunStatus,
+    SpineClient,
+    SpineError,
+    canvas_url,
+)
+from spine._artifacts import plan_names, save_artifact
+from spine.cli._errors import (
     EXIT_AUTH,
     EXIT_DOWNLOAD,
     EXIT_ERROR,
@@ -30,7 +40,7 @@ from spine._cli import (
     CliError,
     UsageError,
 )
-from spine._cli_render import (
+from spine.cli._render import (
     DownloadBar,
     ProgressDisplay,
     dag_dot,
@@ -42,15 +52,6 @@ from spine._cli_render import (
     printable_block,
     task_tree,
 )
-from spine._client import SpineClient
-from spine._enums import RunStatus
-from spine._exceptions import (
-    SpineError,
-)
-from spine._handle import RunHandle, poll_until_terminal
-from spine._links import canvas_url
-from spine._models import GetRunResponse, RunArtifact
-from spine._poller import Poller
 
 __all__ = ["CommandError", "DownloadFailed", "MissingKeyError", "dispatch"]
 
@@ -157,62 +158,56 @@ def follow(
     timeout: float | None,
     poll_interval: float,
     max_poll_interval: float = _MAX_POLL_INTERVAL,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    tick_seconds: float = 0.1,
 ) -> GetRunResponse:
-    """Poll ``handle`` until its run ends and return the terminal state, drawing progress.
+    """Wait for ``handle``'s run with the public ``wait_for_terminal`` and return the terminal
+    state, drawing every polled state on ``display``.
 
-    The schedule and deadline are :class:`spine._poller.Poller`'s (as in ``wait()``), with the
-    interval capped at ``max_poll_interval`` (10 s) so the bar stays fresh. A poll that fails
-    transiently (5xx, 429, network) is retried on the same schedule; only the deadline ends
-    the wait.
+    The schedule and deadline are ``wait()``'s, with the interval capped at
+    ``max_poll_interval`` (10 s) so the bar stays fresh. A poll that fails transiently (5xx,
+    429, network) is retried on the same schedule; only the deadline ends the wait. A live bar
+    is redrawn every ``tick_seconds`` between polls (spinner and clock) by a daemon thread.
     """
-    poller = Poller(
-        timeout=timeout,
-        poll_interval=poll_interval,
-        max_poll_interval=max(poll_interval, max_poll_interval),
-        clock=clock,
-    )
+    lock = threading.Lock()
 
     def draw(run: GetRunResponse) -> None:
         if display is None:
             return
-        if run.is_terminal:
-            display.finish(str(run.status), run.duration_ms)
-            return
-        progress = run.progress
-        display.update(
-            str(run.status),
-            progress.tasks_completed if progress else None,
-            progress.tasks_total if progress else None,
-            progress.elapsed_ms if progress else None,
+        with lock:
+            if run.is_terminal:
+                display.finish(str(run.status), run.duration_ms)
+                return
+            progress = run.progress
+            display.update(
+                str(run.status),
+                progress.tasks_completed if progress else None,
+                progress.tasks_total if progress else None,
+                progress.elapsed_ms if progress else None,
+            )
+
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(tick_seconds):
+            with lock:
+                if display is not None and not stop.is_set():
+                    display.tick()
+
+    ticker = None
+    if display is not None and display.live:
+        ticker = threading.Thread(target=tick, name="spine-progress", daemon=True)
+        ticker.start()
+    try:
+        return handle.wait_for_terminal(
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_poll_interval=max(poll_interval, max_poll_interval),
+            on_poll=draw,
         )
-
-    return poll_until_terminal(
-        handle._poll,
-        handle.run_id,
-        poller,
-        lambda seconds: _pause(seconds, display, sleep, clock),
-        on_poll=draw,
-    )
-
-def _pause(
-    seconds: float,
-    display: ProgressDisplay | None,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> None:
-    """Sleep ``seconds``; a live bar is redrawn every 0.1 s meanwhile (spinner and clock)."""
-    if display is None or not display.live:
-        sleep(seconds)
-        return
-    end = clock() + seconds
-    while True:
-        left = end - clock()
-        if left <= 1e-6:  # float dust from adding up the ticks
-            return
-        sleep(min(0.1, left))
-        display.tick()
+    finally:
+        stop.set()
+        if ticker is not None:
+            ticker.join()
 
 
 def _follow_with_display(
@@ -544,5 +539,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    """Run the subcommand ``args.command``; exceptions are left to :func:`spine._cli.main`."""
+    """Run the subcommand ``args.command``; exceptions are left to :func:`spine.cli.main`."""
     return COMMANDS[args.command](args, Output(args))

@@ -13,7 +13,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from spine.testing._http import BodyStream
+from spine.testing._server._http import BodyStream
 
 __all__ = ["FilePart", "ParsedForm", "format_size", "read_form"]
 

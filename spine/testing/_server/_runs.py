@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spine._enums import BlockType, RunStatus, TaskType, Template
-from spine.testing._artifacts import ARTIFACT_KINDS, SUMMARY_KIND, ArtifactKind, build_artifact
+from spine.testing._server._artifacts import (
+    ARTIFACT_KINDS,
+    SUMMARY_KIND,
+    ArtifactKind,
+    build_artifact,
+)
 
 __all__ = [
     "DOCUMENT_EXTENSIONS",

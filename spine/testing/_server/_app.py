@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from spine._enums import BlockType, RunStatus, Template
-from spine.testing._faults import Fault, FaultList, RequestRecord
-from spine.testing._forms import ParsedForm, format_size, read_form
-from spine.testing._http import BodyStream, ClientGone, HttpRequest, HttpResponse
-from spine.testing._runs import (
+from spine.testing._server._faults import Fault, FaultList, RequestRecord
+from spine.testing._server._forms import ParsedForm, format_size, read_form
+from spine.testing._server._http import BodyStream, ClientGone, HttpRequest, HttpResponse
+from spine.testing._server._runs import (
     DOCUMENT_EXTENSIONS,
     IMAGE_EXTENSIONS,
     Artifact,

@@ -1,0 +1,143 @@
+"""``client.runs`` and ``client.canvas``: one-liners over :mod:`spine._operations` (what to
+send, checked before any request) and the client's driver (how it is sent)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from spine import _operations as ops
+from spine._enums import BlockType, Template
+from spine._handle import AsyncRunHandle, RunHandle
+from spine._models import CanvasDAG, GetRunResponse, TaskNode, TaskTree
+
+if TYPE_CHECKING:
+    from spine._base_client import AsyncPipeline, SyncPipeline
+    from spine._files import FileInput
+
+__all__ = ["AsyncCanvas", "AsyncRuns", "Canvas", "Runs"]
+
+
+class Runs:
+    """``client.runs``: create runs and read their state."""
+
+    def __init__(self, runtime: SyncPipeline) -> None:
+        self._runtime = runtime
+
+    def create(
+        self,
+        prompt: str,
+        *,
+        template: Template | str = Template.AUTO,
+        blocks: Iterable[BlockType | str] | None = None,
+        agent_instructions: str | None = None,
+        webhook_url: str | None = None,
+        files: FileInput | Iterable[FileInput] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunHandle:
+        """Create a run (``POST /v1/run``) and return its handle.
+
+        Input is checked before anything is sent. The request carries an ``Idempotency-Key``
+        (``idempotency_key``, or a fresh UUID) so that a server that honours it can deduplicate;
+        Spine does not document that it does (the sandbox does). It is re-sent automatically
+        only when it never reached the server or was refused with 429 or 503; after an
+        ambiguous failure the exception has ``run_may_exist=True``, the key, and says how to
+        check for the run before creating it again. Files given as paths are opened and closed
+        by the SDK; file objects you pass stay open.
+        """
+        op = ops.create_run(
+            prompt,
+            template=template,
+            blocks=blocks,
+            agent_instructions=agent_instructions,
+            webhook_url=webhook_url,
+            files=files,
+            idempotency_key=idempotency_key,
+        )
+        created = self._runtime.call(op)
+        return RunHandle(self._runtime, created.run_id, created)
+
+    def get(self, run_id: str) -> GetRunResponse:
+        """The run's current state (``GET /v1/run/{run_id}``)."""
+        return self._runtime.call(ops.get_run(run_id))
+
+    def attach(self, run_id: str) -> RunHandle:
+        """A handle for an existing run (no request is sent)."""
+        return RunHandle(self._runtime, run_id)
+
+
+class AsyncRuns:
+    """``client.runs`` of :class:`AsyncSpineClient`."""
+
+    def __init__(self, runtime: AsyncPipeline) -> None:
+        self._runtime = runtime
+
+    async def create(
+        self,
+        prompt: str,
+        *,
+        template: Template | str = Template.AUTO,
+        blocks: Iterable[BlockType | str] | None = None,
+        agent_instructions: str | None = None,
+        webhook_url: str | None = None,
+        files: FileInput | Iterable[FileInput] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AsyncRunHandle:
+        """See :meth:`Runs.create`."""
+        op = ops.create_run(
+            prompt,
+            template=template,
+            blocks=blocks,
+            agent_instructions=agent_instructions,
+            webhook_url=webhook_url,
+            files=files,
+            idempotency_key=idempotency_key,
+        )
+        created = await self._runtime.call(op)
+        return AsyncRunHandle(self._runtime, created.run_id, created)
+
+    async def get(self, run_id: str) -> GetRunResponse:
+        """See :meth:`Runs.get`."""
+        return await self._runtime.call(ops.get_run(run_id))
+
+    def attach(self, run_id: str) -> AsyncRunHandle:
+        """See :meth:`Runs.attach`."""
+        return AsyncRunHandle(self._runtime, run_id)
+
+
+class Canvas:
+    """``client.canvas``: the block graph and task tree of a run's canvas (read-only)."""
+
+    def __init__(self, runtime: SyncPipeline) -> None:
+        self._runtime = runtime
+
+    def get_dag(self, canvas_id: str) -> CanvasDAG:
+        """The canvas's blocks and edges (``GET /v1/canvas/{canvas_id}/dag``)."""
+        return self._runtime.call(ops.get_dag(canvas_id))
+
+    def get_tasks(self, canvas_id: str) -> TaskTree:
+        """The task tree (``GET /v1/canvas/{canvas_id}/tasks``)."""
+        return self._runtime.call(ops.get_tasks(canvas_id))
+
+    def get_task(self, canvas_id: str, task_id: str) -> TaskNode:
+        """One task with its immediate children."""
+        return self._runtime.call(ops.get_task(canvas_id, task_id))
+
+
+class AsyncCanvas:
+    """``client.canvas`` of :class:`AsyncSpineClient`."""
+
+    def __init__(self, runtime: AsyncPipeline) -> None:
+        self._runtime = runtime
+
+    async def get_dag(self, canvas_id: str) -> CanvasDAG:
+        """See :meth:`Canvas.get_dag`."""
+        return await self._runtime.call(ops.get_dag(canvas_id))
+
+    async def get_tasks(self, canvas_id: str) -> TaskTree:
+        """See :meth:`Canvas.get_tasks`."""
+        return await self._runtime.call(ops.get_tasks(canvas_id))
+
+    async def get_task(self, canvas_id: str, task_id: str) -> TaskNode:
+        """See :meth:`Canvas.get_task`."""
+        return await self._runtime.call(ops.get_task(canvas_id, task_id))

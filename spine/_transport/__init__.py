@@ -1,0 +1,18 @@
+"""The transport seam: the only place in the SDK that reaches into httpx's or httpcore's internals
+(:mod:`._budget`), beside the bounded body decoder the drivers feed (:mod:`._body`).
+
+Everything above this package talks to httpx through its public API.
+"""
+
+from spine._transport._body import MAX_RESPONSE_BYTES, BodyReader, BodyTooLarge, UndecodableBody
+from spine._transport._budget import BUDGET, Budget, install_budget
+
+__all__ = [
+    "BUDGET",
+    "MAX_RESPONSE_BYTES",
+    "BodyReader",
+    "BodyTooLarge",
+    "Budget",
+    "UndecodableBody",
+    "install_budget",
+]

@@ -1,0 +1,101 @@
+"""Exit statuses of the ``spine`` command and the exceptions that choose them.
+
+Standard library only: ``spine --help`` imports this module, and it must stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = [
+    "EXIT_CODES",
+    "CliError",
+    "UsageError",
+    "exit_code_for",
+    "one_line",
+]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_FAILED = 4
+EXIT_TIMEOUT = 5
+EXIT_AUTH = 6
+EXIT_API = 7
+EXIT_CONNECTION = 8
+EXIT_DOWNLOAD = 9
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success (a run completed; a lookup or download worked)",
+    EXIT_ERROR: "other error (a local file problem, an unexpected failure)",
+    EXIT_USAGE: "usage error: bad arguments, a missing input file, a request refused before"
+    " sending",
+    EXIT_PARTIAL: "the run ended partial: some blocks failed, the results are usable",
+    EXIT_FAILED: "the run ended failed",
+    EXIT_TIMEOUT: "timed out: --timeout passed first (the run goes on; spine wait RUN_ID)",
+    EXIT_AUTH: "authentication error: SPINE_API_KEY missing, invalid or revoked (HTTP 401)",
+    EXIT_API: "API error: any other error answer of the Spine API (400, 404, 429, 5xx...)",
+    EXIT_CONNECTION: "connection error: the API could not be reached, or a request timed out",
+    EXIT_DOWNLOAD: "download error: an artifact could not be saved (expired link, size...)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); a run already created goes on",
+}
+
+
+class CliError(Exception):
+    """A failure the command explains itself: one line on stderr and ``exit_code``."""
+
+    exit_code = EXIT_ERROR
+
+
+class UsageError(CliError):
+    """A problem with the command line itself: exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def _instance(exc: BaseException, module: str, name: str) -> bool:
+    """``isinstance(exc, module.name)`` without importing ``module`` (if it was never loaded,
+    ``exc`` cannot be one of its classes)."""
+    loaded = sys.modules.get(module)
+    cls = getattr(loaded, name, None) if loaded is not None else None
+    return isinstance(cls, type) and isinstance(exc, cls)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit status for an exception that ended a command (see :data:`EXIT_CODES`)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, CliError):
+        return exc.exit_code
+    if _instance(exc, "spine._operations", "InvalidRequestError"):
+        return EXIT_USAGE
+    if _instance(exc, "spine._artifacts", "ArtifactDownloadError"):
+        return EXIT_DOWNLOAD
+    if _instance(exc, "spine._exceptions", "RunFailedError"):
+        return EXIT_FAILED
+    if _instance(exc, "spine._exceptions", "AuthenticationError"):
+        return EXIT_AUTH
+    if _instance(exc, "spine._exceptions", "SpineTimeoutError"):
+        # wait() running out of time carries the run id; an HTTP timeout does not.
+        return EXIT_TIMEOUT if getattr(exc, "run_id", None) else EXIT_CONNECTION
+    if _instance(exc, "spine._exceptions", "SpineConnectionError"):
+        return EXIT_CONNECTION
+    if _instance(exc, "spine._exceptions", "SpineAPIError"):
+        return EXIT_API
+    return EXIT_ERROR
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    expected = isinstance(exc, CliError | OSError) or _instance(
+        exc, "spine._exceptions", "SpineError"
+    )
+    if not expected:
+        text = (
+            f"{type(exc).__name__}: {text} (an unexpected failure: rerun with --debug for details)"
+        )
+    from spine._redact import redact
+
+    return " ".join(redact(text).split())

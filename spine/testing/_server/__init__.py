@@ -1,0 +1,1 @@
+"""The sandbox server behind :mod:`spine.testing` (private: use the facade)."""
