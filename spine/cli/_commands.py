@@ -50,6 +50,7 @@ from spine.cli._render import (
     format_elapsed,
     printable,
     printable_block,
+    single_task,
     task_tree,
 )
 
@@ -520,6 +521,13 @@ def cmd_dag(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_tasks(args: argparse.Namespace, out: Output) -> int:
     with _client(args, out) as client:
+        if args.task_id is not None:
+            task = client.canvas.get_task(args.canvas_id, args.task_id)
+            if out.json:
+                out.document(task.model_dump(mode="json"))
+            else:
+                out.result(single_task(task, unicode=_unicode(out)))
+            return EXIT_OK
         tree = client.canvas.get_tasks(args.canvas_id)
     if out.json:
         out.document(tree.model_dump(mode="json"))

@@ -120,6 +120,20 @@ def test_the_sandbox_has_a_block_list_for_every_template() -> None:
     assert _runs.TEMPLATE_BLOCKS[_enums.Template.AUTO] == tuple(_enums.BlockType)
 
 
+def test_the_cli_lists_the_spec_templates() -> None:
+    from spine.cli import _main
+
+    assert list(_main.TEMPLATES) == SCHEMAS["Template"]["enum"]
+    row = next(
+        line for line in (ROOT / "docs" / "cli.md").read_text().splitlines()
+        if line.startswith("| `-t, --template T`")
+    )
+    listed = re.findall(r"`([a-z_]+)`", row.split("|")[2])
+    assert listed[: len(SCHEMAS["Template"]["enum"])] == SCHEMAS["Template"]["enum"], (
+        "docs/cli.md lists other templates than the spec: update the --template row"
+    )
+
+
 def test_the_sandbox_error_texts_list_the_spec_vocabularies() -> None:
     assert ", ".join(sorted(SCHEMAS["Template"]["enum"])) == _app._VALID_TEMPLATES
     assert ", ".join(sorted(SCHEMAS["BlockType"]["enum"])) == _app._VALID_BLOCKS
