@@ -476,18 +476,24 @@ def run_check(
         from _spine_openapi.api.canvas import get_canvas_dag, get_canvas_task, get_canvas_tasks
         from _spine_openapi.api.runs import get_run
 
-        run = call("get_run", get_run._get_kwargs(run_id))
+        # The generated signatures say UUID; any id string is sent as it is (one path segment).
+        run = call("get_run", get_run._get_kwargs(run_id))  # type: ignore[arg-type]
         canvas_id = (_data(run.body) or {}).get("canvas_id") if run.status == 200 else None
         if not isinstance(canvas_id, str):
             report.notes.append("the run reports no canvas_id yet: DAG and tasks not checked")
             return report
-        call("get_canvas_dag", get_canvas_dag._get_kwargs(canvas_id))
-        tasks = call("get_canvas_tasks", get_canvas_tasks._get_kwargs(canvas_id))
+        call("get_canvas_dag", get_canvas_dag._get_kwargs(canvas_id))  # type: ignore[arg-type]
+        tasks = call(
+            "get_canvas_tasks", get_canvas_tasks._get_kwargs(canvas_id)  # type: ignore[arg-type]
+        )
         task_id = _first_task(_data(tasks.body)) if tasks.status == 200 else None
         if task_id is None:
             report.notes.append("the task tree is empty: the single-task read not checked")
         else:
-            call("get_canvas_task", get_canvas_task._get_kwargs(canvas_id, task_id))
+            call(
+                "get_canvas_task",
+                get_canvas_task._get_kwargs(canvas_id, task_id),  # type: ignore[arg-type]
+            )
     finally:
         if own:
             http.close()

@@ -290,6 +290,39 @@ def build_parser() -> argparse.ArgumentParser:
         "task_id", metavar="TASK_ID", nargs="?", help="one task of the tree (optional)"
     )
 
+    check = commands.add_parser(
+        "contract-check",
+        parents=[common],
+        formatter_class=fmt,
+        help="check the live API's answers against the SDK's openapi.yaml",
+        description=_para(
+            "Read a run, its canvas DAG, its task tree and one task (read operations only) "
+            "and check every answer against the openapi.yaml shipped with the SDK: unknown "
+            "fields are warnings; missing required fields, type mismatches and unknown values "
+            "of closed sets are errors (exit 1). Without SPINE_API_KEY it says what it needs "
+            "and exits 0 (skipped). Needs the contract extra: "
+            "pip install 'spine-python[contract]'."
+        ),
+        epilog="The run id comes from RUN_ID or $SPINE_CONTRACT_RUN_ID. Creating a run costs\n"
+        "credits: only with --allow-create (and no run id) does the check create one.",
+    )
+    check.add_argument("run_id", metavar="RUN_ID", nargs="?", help="an existing run to read")
+    check.add_argument(
+        "--allow-create",
+        action="store_true",
+        help="with no run id, create a (paid) run to check, including the create's answer",
+    )
+    check.add_argument(
+        "--record",
+        metavar="DIR",
+        help="save every answer, ids, URLs and secrets replaced, as DIR/<operation>.json",
+    )
+    check.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="check an embedded local sandbox instead (it creates a free run to read)",
+    )
+
     commands.add_parser(
         "sandbox",
         help="serve a local sandbox that speaks the Spine API's HTTP (see spine sandbox --help)",
