@@ -249,7 +249,8 @@ def _walk(
             known = enums[0]["enum"]
             if value not in known:
                 closed = bool(schema.get("x-spine-closed-in-docs"))
-                detail = f"{_short(value)} is not one of {', '.join(known)}"
+                listed = ", ".join(known) if len(known) <= 6 else f"the {len(known)} known values"
+                detail = f"{_short(value)} is not one of {listed}"
                 if closed:
                     out(ERROR, path, "unknown value of a closed set",
                         detail + " (the docs list them all; the SDK never treats it as final)")
@@ -333,7 +334,7 @@ class _Scrubber:
 
     def text(self, value: str) -> str:
         for secret in self.secrets:
-            value = value.replace(secret, "sk_spine_REDACTED")
+            value = value.replace(secret, "[redacted]")
         if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
             return "https://example.invalid/recorded"
         value = _UUID.sub(lambda m: self._id(m.group(0)), value)

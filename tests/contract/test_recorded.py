@@ -5,7 +5,6 @@ request."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +101,7 @@ def test_a_recorded_answer_parses_through_the_public_model(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def sandbox_answers() -> Iterator[dict[str, Any]]:
+def sandbox_answers() -> dict[str, Any]:
     """The sandbox's answers to the same reads, for a finished run of each outcome."""
     answers: dict[str, Any] = {}
     with Sandbox(run_duration=0.3) as sb, httpx.Client(
@@ -121,7 +120,7 @@ def sandbox_answers() -> Iterator[dict[str, Any]]:
                 "get_canvas_tasks": tree,
                 "get_canvas_task": http.get(f"/v1/canvas/{canvas}/tasks/{first}").json(),
             }
-    yield answers
+    return answers
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
