@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -419,6 +418,7 @@ def run_check(
     no run id is given) and compare every answer with the spec."""
     import httpx
 
+    from spine import _operations as ops
     from spine._client import SpineClient
 
     spec = spec if spec is not None else load_spec()
@@ -458,15 +458,12 @@ def run_check(
             return exchange
 
         if run_id is None and allow_create:
-            from _spine_openapi.api.runs import create_run
-            from _spine_openapi.models import CreateRunRequest, Template
-
-            kwargs = create_run._get_kwargs(
-                body=CreateRunRequest(prompt=create_prompt, template=Template.MEMO),
-                idempotency_key=str(uuid.uuid4()),
-            )
-            kwargs["headers"].pop("Content-Type", None)  # httpx picks a random boundary
-            created = call("create_run", kwargs)
+            # The SDK's own request builder (multipart, an Idempotency-Key, no files).
+            create = ops.create_run(
+                create_prompt, template="memo", blocks=None, agent_instructions=None,
+                webhook_url=None, files=None, idempotency_key=None,
+            )  # fmt: skip
+            created = call("create_run", dict(create.kwargs))
             data = _data(created.body)
             if isinstance(data, dict) and isinstance(data.get("run_id"), str):
                 run_id = data["run_id"]
@@ -474,27 +471,18 @@ def run_check(
             report.notes.append("no run to check (the create failed)")
             return report
 
-        from _spine_openapi.api.canvas import get_canvas_dag, get_canvas_task, get_canvas_tasks
-        from _spine_openapi.api.runs import get_run
-
-        # The generated signatures say UUID; any id string is sent as it is (one path segment).
-        run = call("get_run", get_run._get_kwargs(run_id))  # type: ignore[arg-type]
+        run = call("get_run", dict(ops.get_run(run_id).kwargs))
         canvas_id = (_data(run.body) or {}).get("canvas_id") if run.status == 200 else None
         if not isinstance(canvas_id, str):
             report.notes.append("the run reports no canvas_id yet: DAG and tasks not checked")
             return report
-        call("get_canvas_dag", get_canvas_dag._get_kwargs(canvas_id))  # type: ignore[arg-type]
-        tasks = call(
-            "get_canvas_tasks", get_canvas_tasks._get_kwargs(canvas_id)  # type: ignore[arg-type]
-        )
+        call("get_canvas_dag", dict(ops.get_dag(canvas_id).kwargs))
+        tasks = call("get_canvas_tasks", dict(ops.get_tasks(canvas_id).kwargs))
         task_id = _first_task(_data(tasks.body)) if tasks.status == 200 else None
         if task_id is None:
             report.notes.append("the task tree is empty: the single-task read not checked")
         else:
-            call(
-                "get_canvas_task",
-                get_canvas_task._get_kwargs(canvas_id, task_id),  # type: ignore[arg-type]
-            )
+            call("get_canvas_task", dict(ops.get_task(canvas_id, task_id).kwargs))
     finally:
         if own:
             http.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -55,31 +54,40 @@ def test_the_blocks_pattern_refuses_what_the_docs_refuse(raw: str) -> None:
             jsonschema.validate(raw, schema)
 
 
-def test_a_new_block_type_changes_the_derived_pattern_and_enum(tmp_path: Path) -> None:
-    """The derivation itself, on an in-memory spec with one more block type."""
-    spec_text = (ROOT / "openapi.yaml").read_text(encoding="utf-8")
+BLOCKS = SCHEMAS["BlockType"]["enum"]
+# A block type the spec does not have yet (whatever it has by then).
+NEW_BLOCK = next(f"unlisted{i}-block" for i in range(100) if f"unlisted{i}-block" not in BLOCKS)
+NEW_MEMBER = NEW_BLOCK.removesuffix("-block").upper()
+
+
+def _with_new_block(spec_text: str, *, member: bool = True) -> str:
+    last_value, last_member = BLOCKS[-1], SCHEMAS["BlockType"]["x-enum-varnames"][-1]
     grown = spec_text.replace(
-        "        - file-block\n      x-enum-varnames:",
-        "        - file-block\n        - hologram-block\n      x-enum-varnames:",
+        f"        - {last_value}\n      x-enum-varnames:",
+        f"        - {last_value}\n        - {NEW_BLOCK}\n      x-enum-varnames:",
     )
-    grown = grown.replace(
-        "        - FILE\n    RunStatus:", "        - FILE\n        - HOLOGRAM\n    RunStatus:"
-    )
-    assert grown != spec_text
+    if member:
+        grown = grown.replace(
+            f"        - {last_member}\n    RunStatus:",
+            f"        - {last_member}\n        - {NEW_MEMBER}\n    RunStatus:",
+        )
+    assert grown.count(NEW_BLOCK) == 1 and (not member or NEW_MEMBER in grown)
+    return grown
+
+
+def test_a_new_block_type_changes_the_derived_pattern_and_enum() -> None:
+    """The derivation itself, on an in-memory spec with one more block type."""
+    grown = _with_new_block((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
     derived = derive.derive_spec_text(grown)
-    assert derived.count("|hologram-block)") == 4  # both blocks fields, both alternations
+    assert derived.count(f"|{NEW_BLOCK})") == 4  # both blocks fields, both alternations
     enums_text = derive.derive_enums_text(
         (ROOT / "spine" / "_enums.py").read_text(encoding="utf-8"), derive.load_yaml(derived)
     )
-    assert '    HOLOGRAM = "hologram-block"\n    # --- end generated: BlockType' in enums_text
+    assert f'    {NEW_MEMBER} = "{NEW_BLOCK}"\n    # --- end generated: BlockType' in enums_text
 
 
 def test_a_value_without_a_member_name_is_refused_with_the_fix() -> None:
-    spec_text = (ROOT / "openapi.yaml").read_text(encoding="utf-8")
-    grown = spec_text.replace(
-        "        - file-block\n      x-enum-varnames:",
-        "        - file-block\n        - hologram-block\n      x-enum-varnames:",
-    )
+    grown = _with_new_block((ROOT / "openapi.yaml").read_text(encoding="utf-8"), member=False)
     with pytest.raises(derive.DeriveError, match="give every value its member name"):
         derive.derive_spec_text(grown)
 

@@ -22,7 +22,7 @@ from spine import _contract
 from spine.cli import _main as cli
 from spine.testing import Sandbox
 
-from ._spec import ROOT
+from ._spec import ROOT, load_spec
 
 RUN = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f"
 CANVAS = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
@@ -132,11 +132,11 @@ DRIFTED = {
         "canvas_id": CANVAS,
         "duration_ms": 1200,
         "result": {"final_output": "done", "artifacts": []},
-        "metadata": {"template_used": "memo", "models_used": [], "credits_consumed": 45.5},
+        "metadata": {"template_used": "memo", "models_used": [], "credits_consumed": "45"},
     }),
     f"/v1/canvas/{CANVAS}/dag": _ok({
         "canvas_id": CANVAS,  # canvas_name missing
-        "nodes": [{"id": "n1", "name": "Prompt", "type": "hologram-block", "status": "done"}],
+        "nodes": [{"id": "n1", "name": "Prompt", "type": "unlisted-block", "status": "done"}],
         "edges": [],
     }),
     f"/v1/canvas/{CANVAS}/tasks": _ok({
@@ -175,7 +175,9 @@ def test_every_drift_of_a_drifted_server_is_reported(drifted: HTTPServer) -> Non
     }
     assert not report.ok
     detail = {f.where: f.detail for f in report.findings}
-    assert detail["data.metadata.credits_consumed"] == "expected integer, got number 45.5"
+    credits = load_spec()["components"]["schemas"]["RunMetadata"]["properties"]
+    wanted = credits["credits_consumed"]["type"]
+    assert detail["data.metadata.credits_consumed"] == f'expected {wanted}, got string "45"'
     assert detail["data.status"].startswith('"paused" is not one of running, completed')
     assert [e.operation for e in report.exchanges] == list(_contract.READ_OPERATIONS)
 

@@ -114,12 +114,16 @@ def _mutated(edit: Any) -> list[str]:
 
 
 def test_integer_to_number_is_caught() -> None:
+    """integer -> number (or back, should the spec say number one day)."""
+    now = SPEC["components"]["schemas"]["RunMetadata"]["properties"]["credits_consumed"]["type"]
+    then, py = ("number", "float") if now == "integer" else ("integer", "int")
+
     def edit(s: dict[str, Any]) -> None:
-        s["RunMetadata"]["properties"]["credits_consumed"]["type"] = "number"
+        s["RunMetadata"]["properties"]["credits_consumed"]["type"] = then
 
     assert _mutated(edit) == [
-        "RunMetadata.credits_consumed: the spec says number (minimum 0), the model accepts "
-        "integer (minimum 0). Fix: annotate RunMetadata.credits_consumed as `float` in "
+        f"RunMetadata.credits_consumed: the spec says {then} (minimum 0), the model accepts "
+        f"{now} (minimum 0). Fix: annotate RunMetadata.credits_consumed as `{py}` in "
         "spine/_models.py (or correct openapi.yaml if the spec is wrong)."
     ]
 

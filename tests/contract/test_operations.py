@@ -280,7 +280,9 @@ def test_each_operation_returns_the_model_of_its_spec_answer(cov: Coverage) -> N
         envelope = item["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         data = spec["components"]["schemas"][envelope.rsplit("/", 1)[-1]]["properties"]["data"]
         model = data["$ref"].rsplit("/", 1)[-1]
-        returned = cov.returns[op.operation_id]
+        returned = cov.returns.get(op.operation_id)
+        if returned is None:
+            continue  # no SDK method sends it: the coverage test names what is missing
         if model == "CreateRunResponse":
             assert returned == {"RunHandle"}
         else:
