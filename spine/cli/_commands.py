@@ -13,9 +13,10 @@ import json
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 
@@ -53,6 +54,9 @@ from spine.cli._render import (
     single_task,
     task_tree,
 )
+
+if TYPE_CHECKING:
+    from spine.ledger import RecordedRun, RecordedRuns
 
 __all__ = ["CommandError", "DownloadFailed", "MissingKeyError", "dispatch"]
 
@@ -153,7 +157,7 @@ def _poll_schedule(args: argparse.Namespace) -> tuple[float, float]:
 
 
 def follow(
-    handle: RunHandle,
+    handle: RunHandle | RecordedRun,
     display: ProgressDisplay | None,
     *,
     timeout: float | None,
@@ -212,7 +216,7 @@ def follow(
 
 
 def _follow_with_display(
-    handle: RunHandle, args: argparse.Namespace, out: Output
+    handle: RunHandle | RecordedRun, args: argparse.Namespace, out: Output
 ) -> GetRunResponse:
     display = None if out.quiet else ProgressDisplay(out.stderr, live=out.live)
     try:
@@ -386,16 +390,20 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
     files = _check_files(args.file)
     blocks = _blocks(args.block)
     with _client(args, out) as client:
-        handle = client.runs.create(
-            prompt,
-            template=args.template or "auto",
-            blocks=blocks,
-            agent_instructions=args.instructions,
-            files=files or None,
-            idempotency_key=args.idempotency_key,
-        )
+        runs = _recorded(client, args)  # a broken ledger stops here, before anything is sent
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # reported below as one note
+            handle = runs.create(
+                prompt,
+                template=args.template or "auto",
+                blocks=blocks,
+                agent_instructions=args.instructions,
+                files=files or None,
+                idempotency_key=args.idempotency_key,
+            )
         args.current_run_id = handle.run_id
         out.note(f"Created run {handle.run_id}")
+        _ledger_note(handle, out)
         if handle.canvas_id:
             where = " (a sandbox canvas: not on the web app)" if args.sandbox else ""
             out.note(f"Canvas: {canvas_url(handle.canvas_id)}{where}")
@@ -417,11 +425,40 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_wait(args: argparse.Namespace, out: Output) -> int:
+    from spine.ledger import LedgerError
+
     with _client(args, out) as client:
-        handle = client.runs.attach(args.run_id)
+        handle: RunHandle | RecordedRun
+        try:
+            handle = _recorded(client, args).attach(args.run_id)
+        except LedgerError as exc:  # following costs nothing: go on without the ledger
+            out.note(f"Note: not recording this run: {exc}")
+            handle = client.runs.attach(args.run_id)
         args.current_run_id = handle.run_id
-        run = _follow_with_display(handle, args, out)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run = _follow_with_display(handle, args, out)
         return _finish(client, run, args, out)
+
+
+def _recorded(client: SpineClient, args: argparse.Namespace) -> RecordedRuns:
+    """``client.runs`` recording into the ledger (``--ledger``, ``SPINE_LEDGER``, or the
+    default file; a ``--sandbox`` run is not recorded unless ``--ledger`` is given: its server
+    ends with this process)."""
+    from spine.ledger import record
+
+    ledger = getattr(args, "ledger", None)
+    if getattr(args, "sandbox", False) and ledger is None:
+        ledger = "off"
+    return record(client, ledger)
+
+
+def _ledger_note(handle: RecordedRun, out: Output) -> None:
+    if handle.ledger_error is not None:
+        out.note(
+            f"Note: the run ledger could not record run {handle.run_id} (keep this id): "
+            f"{handle.ledger_error}"
+        )
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
@@ -601,7 +638,16 @@ def _sandbox_for_check(out: Output) -> Iterator[tuple[str, str, str]]:
         yield box.url, box.api_key, handle.run_id
 
 
+def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
+    """``spine runs ...`` and ``spine batch``: see :mod:`spine.ledger._cli`."""
+    from spine.ledger._cli import dispatch as ledger_dispatch
+
+    return ledger_dispatch(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
+    "runs": cmd_ledger,
+    "batch": cmd_ledger,
     "run": cmd_run,
     "wait": cmd_wait,
     "status": cmd_status,

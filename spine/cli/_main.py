@@ -44,6 +44,7 @@ environment:
                   never printed.
   SPINE_BASE_URL  the API host (default https://api.getspine.ai)
   SPINE_LOG       debug or info: log each request on stderr
+  SPINE_LEDGER    the run ledger file (default: in the user data folder); 'off' disables
 
 exit codes:
 {_exit_table()}
@@ -56,6 +57,9 @@ examples:
   spine status RUN_ID
   spine dag CANVAS_ID --format mermaid > dag.mmd
   spine tasks CANVAS_ID
+  spine runs list --status running               # runs created on this machine
+  spine runs resume                              # follow every run not yet ended
+  spine batch items.jsonl --out results --concurrency 8
 """
 
 
@@ -151,11 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="save the run's artifacts into DIR (created if missing)",
     )
 
+    ledger = _Parser(add_help=False)
+    ledger.add_argument(
+        "--ledger",
+        metavar="PATH",
+        help="record the run in this ledger file (default: $SPINE_LEDGER, then the user data "
+        "folder; 'off' records nothing; with --sandbox: off)",
+    )
+
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser(
         "run",
-        parents=[common, quiet, waiting],
+        parents=[common, quiet, waiting, ledger],
         formatter_class=fmt,
         help="create a run, follow it and print its output",
         description=_para(
@@ -232,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     wait = commands.add_parser(
         "wait",
-        parents=[common, quiet, waiting],
+        parents=[common, quiet, waiting, ledger],
         formatter_class=fmt,
         help="wait for a run to end and print its output",
         description=_para(
@@ -322,6 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check an embedded local sandbox instead (it creates a free run to read)",
     )
+
+    from spine.ledger._cli import add_commands
+
+    add_commands(commands, parents=[common], formatter=fmt)
 
     commands.add_parser(
         "sandbox",
