@@ -54,6 +54,7 @@ from spine.cli._render import (
     format_elapsed,
     printable,
     printable_block,
+    single_task,
     task_tree,
 )
 
@@ -622,12 +623,84 @@ def cmd_dag(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_tasks(args: argparse.Namespace, out: Output) -> int:
     with _client(args, out) as client:
+        if args.task_id is not None:
+            task = client.canvas.get_task(args.canvas_id, args.task_id)
+            if out.json:
+                out.document(task.model_dump(mode="json"))
+            else:
+                out.result(single_task(task, unicode=_unicode(out)))
+            return EXIT_OK
         tree = client.canvas.get_tasks(args.canvas_id)
     if out.json:
         out.document(tree.model_dump(mode="json"))
     else:
         out.result(task_tree(tree, unicode=_unicode(out)))
     return EXIT_OK
+
+
+def cmd_contract_check(args: argparse.Namespace, out: Output) -> int:
+    """A thin wrapper over :mod:`spine._contract` (where the checking lives)."""
+    from spine import _contract
+
+    run_id = args.run_id or os.environ.get("SPINE_CONTRACT_RUN_ID") or None
+    try:
+        if args.sandbox:
+            with _sandbox_for_check(out) as (url, key, sandbox_run):
+                report = _contract.run_check(
+                    api_key=key, base_url=url, run_id=run_id or sandbox_run,
+                    record_dir=Path(args.record) if args.record else None, source="sandbox",
+                )  # fmt: skip
+        else:
+            key = os.environ.get("SPINE_API_KEY", "")
+            if not key.strip():
+                out.result(
+                    "contract-check needs SPINE_API_KEY (your API key), an existing run id "
+                    "(RUN_ID or SPINE_CONTRACT_RUN_ID; or --allow-create to create a paid one) "
+                    "and optionally SPINE_BASE_URL.\ncontract-check: skipped"
+                )
+                return EXIT_OK
+            if run_id is None and not args.allow_create:
+                raise UsageError(
+                    "contract-check needs a run id: RUN_ID or SPINE_CONTRACT_RUN_ID (or "
+                    "--allow-create to create a run, which costs credits)"
+                )
+            report = _contract.run_check(
+                api_key=key, base_url=args.base_url or None, run_id=run_id,
+                allow_create=args.allow_create,
+                record_dir=Path(args.record) if args.record else None,
+            )  # fmt: skip
+    except _contract.MissingExtraError as exc:
+        raise CommandError(str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    if out.json:
+        out.document({
+            "ok": report.ok,
+            "base_url": report.base_url,
+            "answers": [
+                {"operation": e.operation, "path": e.path, "status": e.status}
+                for e in report.exchanges
+            ],
+            "findings": [vars(f) for f in report.findings],
+            "notes": report.notes,
+            "recorded": [str(p) for p in report.recorded],
+        })  # fmt: skip
+    else:
+        out.result(_contract.render_table(report))
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+@contextlib.contextmanager
+def _sandbox_for_check(out: Output) -> Iterator[tuple[str, str, str]]:
+    """An embedded sandbox with one finished run to read (free)."""
+    from spine.testing import Sandbox
+
+    with Sandbox(run_duration=0.5) as box:
+        out.note(f"Checking an embedded sandbox at {box.url} (a stand-in for the live API).")
+        with SpineClient(api_key=box.api_key, base_url=box.url) as client:
+            handle = client.runs.create("Contract check of the sandbox", template="memo")
+            handle.wait(poll_interval=0.1)
+        yield box.url, box.api_key, handle.run_id
 
 
 def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
@@ -646,6 +719,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "download": cmd_download,
     "dag": cmd_dag,
     "tasks": cmd_tasks,
+    "contract-check": cmd_contract_check,
 }
 
 
