@@ -66,9 +66,25 @@ __all__ = [
     "WebhookSignatureError",
     "error_from_response",
     "scrub",
+    "sentence",
 ]
 
 _EXCERPT_CHARS = 120
+_END = (".", "!", "?", "…")
+
+
+def sentence(*parts: str | None) -> str:
+    """Join message parts as sentences: each ends with exactly one full stop (none doubled
+    when a part, such as an httpx message, already ends with one), one space between."""
+    out: list[str] = []
+    for part in parts:
+        text = (part or "").strip()
+        if not text:
+            continue
+        while text.endswith("..") and not text.endswith("..."):
+            text = text[:-1]
+        out.append(text if text.endswith(_END) else text + ".")
+    return " ".join(out)
 
 
 def _restore(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -236,15 +252,17 @@ class SpineAPIError(SpineError):
             details.append(f"request id {redact(self.request_id)}")
         text = f"{message} ({'; '.join(details)})" if details else message
         hint = self._hint()
-        if hint:
-            text = f"{text}. {hint}" if not text.endswith((".", "!", "?")) else f"{text} {hint}"
-        return text
+        return sentence(text, hint) if hint else text
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({redact(self.message)!r}, status_code={self.status_code},"
-            f" request_id={redact(self.request_id) if self.request_id else None!r})"
-        )
+        # Only what is known: no status_code=0 for an error that was not an HTTP answer, no
+        # request_id=None when the server sent none.
+        parts = [repr(redact(self.message))]
+        if self.status_code:
+            parts.append(f"status_code={self.status_code}")
+        if self.request_id:
+            parts.append(f"request_id={redact(self.request_id)!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 class BadRequestError(SpineAPIError):
@@ -345,6 +363,10 @@ class RunFailedError(SpineAPIError):
             return f"Inspect .errors, or the canvas at https://app.getspine.ai/canvas/{canvas_id}."
         return "Inspect .errors and .run for details."
 
+    def __repr__(self) -> str:
+        errors = [redact(e.error) for e in self.errors]
+        return f"RunFailedError(run_id={self.run_id!r}, errors={errors!r})"
+
 
 class UnexpectedResponseError(SpineAPIError):
     """The response is not what the API contract says: not JSON, a wrong envelope, missing or
@@ -366,6 +388,13 @@ class InvalidRequestError(BadRequestError, ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, status_code=400, error_message=message)
+
+    def _describe(self) -> str:
+        # Nothing was sent: no "(HTTP 400)", no request id, no advice about the server.
+        return sentence(redact(self.message), "Nothing was sent to the API.")
+
+    def __repr__(self) -> str:
+        return f"InvalidRequestError({redact(self.message)!r})"
 
 
 class ArtifactDownloadError(SpineError):

@@ -329,3 +329,7 @@ def retrying_kwargs(
     if sleep is not None:
         kwargs["sleep"] = sleep
     return kwargs
+
+
+# help(RetryPolicy.__init__) shows the arguments, not only the generated signature.
+RetryPolicy.__init__.__doc__ = RetryPolicy.__doc__

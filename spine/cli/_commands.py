@@ -28,6 +28,7 @@ from spine import (
     RunStatus,
     SpineClient,
     SpineError,
+    SpineTimeoutError,
     canvas_url,
 )
 from spine._artifacts import plan_names, save_artifact
@@ -40,6 +41,8 @@ from spine.cli._errors import (
     EXIT_PARTIAL,
     CliError,
     UsageError,
+    command,
+    follow_advice,
 )
 from spine.cli._render import (
     DownloadBar,
@@ -128,12 +131,32 @@ def _client(args: argparse.Namespace, out: Output) -> Iterator[SpineClient]:
             "No API key: set the SPINE_API_KEY environment variable (keys are created at "
             "platform.getspine.ai/keys), or try `spine run PROMPT --sandbox` offline."
         )
+    allow_http = bool(getattr(args, "allow_http", False))
     try:
-        client = SpineClient(api_key=key, base_url=args.base_url or None)
+        client = SpineClient(api_key=key, base_url=args.base_url or None, allow_http=allow_http)
     except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(_base_url_problem(args, exc)) from exc
     with client:
         yield client
+
+
+def _base_url_problem(args: argparse.Namespace, exc: Exception) -> str:
+    """The client's refusal, said in the command line's terms: a plain-http host is allowed
+    with ``--allow-http`` (the Python argument would mean nothing in a shell)."""
+    from urllib.parse import urlsplit
+
+    from spine._base_client import resolve_base_url
+
+    url = args.base_url or os.environ.get("SPINE_BASE_URL") or None
+    try:
+        resolve_base_url(url, None, True)
+    except ValueError:
+        return str(exc)  # not about http: the URL itself is wrong
+    host = urlsplit((url or "").strip()).hostname
+    return (
+        f"Refusing plain http:// for {host}: the API key would travel unencrypted. Use an"
+        " https:// URL, or add --allow-http if this really is a trusted network."
+    )
 
 
 @contextlib.contextmanager
@@ -224,14 +247,42 @@ def _follow_with_display(
         return follow(
             handle, display, timeout=args.timeout, poll_interval=first, max_poll_interval=cap
         )
+    except SpineTimeoutError as exc:
+        if exc.run_id is None:  # an HTTP timeout, not --timeout
+            raise
+        # The same exception (type and exit status 5), with advice a shell user can follow.
+        raise SpineTimeoutError(
+            _timeout_message(args, handle.run_id), run_id=handle.run_id, timeout=exc.timeout
+        ) from exc
     finally:
         if display is not None:
             display.close()
 
 
+def _timeout_message(args: argparse.Namespace, run_id: str) -> str:
+    text = f"Run {run_id} did not end within --timeout {args.timeout:g} s."
+    if getattr(args, "sandbox", False):
+        duration = args.sandbox_duration or 3.0
+        return (
+            f"{text} {follow_advice(args, run_id)} Run the command again with a --timeout"
+            f" longer than a sandbox run ({duration:g} s)."
+        )
+    return f"{text} {follow_advice(args, run_id)}"
+
+
+def _canvas_note(args: argparse.Namespace, canvas_id: str | None) -> str | None:
+    """The canvas line of a run: the web app's link, or for a sandbox run its id alone (a
+    sandbox canvas is not on the web app)."""
+    if not canvas_id:
+        return None
+    if getattr(args, "sandbox", False):
+        return f"{canvas_id} (a sandbox canvas: not on the web app)"
+    return canvas_url(canvas_id)
+
+
 def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, out: Output) -> int:
     """Report a terminal run (and save its artifacts with --download); the exit status."""
-    link = canvas_url(run.canvas_id) if run.canvas_id else None
+    link = _canvas_note(args, run.canvas_id)
     if run.status == RunStatus.FAILED:
         details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
         if out.json:
@@ -253,12 +304,16 @@ def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, 
     else:
         if run.result is not None:
             out.result(printable_block(run.result.final_output))
-        _summary(run, saved, link, out)
+        _summary(run, saved, link, out, args)
     return EXIT_PARTIAL if run.status == RunStatus.PARTIAL else EXIT_OK
 
 
 def _summary(
-    run: GetRunResponse, saved: list[dict[str, Any]], link: str | None, out: Output
+    run: GetRunResponse,
+    saved: list[dict[str, Any]],
+    link: str | None,
+    out: Output,
+    args: argparse.Namespace,
 ) -> None:
     parts = [f"Run {run.run_id} {printable(run.status)}"]
     if run.duration_ms is not None:
@@ -273,7 +328,11 @@ def _summary(
         out.note(f"Canvas: {link}")
     artifacts = run.result.artifacts if run.result is not None else []
     if artifacts and not saved:
-        out.note(f"Artifacts ({len(artifacts)}; save them with --download DIR):")
+        if getattr(args, "sandbox", False):
+            how = "run the command again with --download DIR to save them"
+        else:
+            how = f"save them with `{command('download', run.run_id, 'artifacts', args=args)}`"
+        out.note(f"Artifacts ({len(artifacts)}; {how}):")
         for artifact in artifacts:
             out.note(
                 f"  {printable(artifact.name)}  ({printable(artifact.type)}, "
@@ -384,6 +443,12 @@ def _blocks(values: list[str]) -> list[str] | None:
 def cmd_run(args: argparse.Namespace, out: Output) -> int:
     if args.download and not args.wait:
         raise UsageError("--download needs the run to end: drop --no-wait")
+    if args.sandbox and not args.wait:
+        raise UsageError(
+            "--no-wait cannot follow a --sandbox run: the embedded sandbox ends with this"
+            " command. Drop --no-wait, or serve a sandbox with `spine sandbox` in another"
+            " shell and point SPINE_BASE_URL at it."
+        )
     if args.sandbox_duration is not None and not args.sandbox:
         raise UsageError("--sandbox-duration only applies with --sandbox")
     prompt = _read_prompt(args.prompt)
@@ -404,9 +469,9 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
         args.current_run_id = handle.run_id
         out.note(f"Created run {handle.run_id}")
         _ledger_note(handle, out)
-        if handle.canvas_id:
-            where = " (a sandbox canvas: not on the web app)" if args.sandbox else ""
-            out.note(f"Canvas: {canvas_url(handle.canvas_id)}{where}")
+        note = _canvas_note(args, handle.canvas_id)
+        if note:
+            out.note(f"Canvas: {note}")
         if not args.wait:
             if out.json:
                 data: dict[str, Any] = (
@@ -418,7 +483,7 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
                 out.document(data)
             else:
                 out.result(handle.run_id)
-                out.note(f"Follow it with: spine wait {handle.run_id}")
+                out.note(f"Follow it with `{command('wait', handle.run_id, args=args)}`.")
             return EXIT_OK
         run = _follow_with_display(handle, args, out)
         return _finish(client, run, args, out)
@@ -515,9 +580,9 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
                 out.document(_run_document(run, []))
             return EXIT_FAILED
         if not run.is_terminal:
+            advice = command("wait", run.run_id, "--download", args.directory, args=args)
             raise CommandError(
-                f"run {run.run_id} is still {printable(run.status)}: wait for it with "
-                f"`spine wait {run.run_id} --download {args.directory}`"
+                f"run {run.run_id} is still {printable(run.status)}: wait for it with `{advice}`"
             )
         saved: list[dict[str, Any]] = []
         if run.result is not None and run.result.artifacts:

@@ -24,6 +24,7 @@ from spine.cli._errors import (
     CliError,
     UsageError,
     exit_code_for,
+    follow_advice,
     one_line,
 )
 
@@ -124,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--base-url", metavar="URL", help="the API host (default: $SPINE_BASE_URL, then Spine's)"
+    )
+    common.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="allow a plain http:// API host other than localhost (the key travels unencrypted)",
     )
     common.add_argument(
         "--json",
@@ -351,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error_json(exc: BaseException, code: int) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": type(exc).__name__, "message": one_line(exc)}
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": _cli_text(exc)}
     error["exit_code"] = code
     for attr in ("status_code", "request_id", "run_id", "idempotency_key"):
         value = getattr(exc, attr, None)
@@ -362,13 +368,29 @@ def _error_json(exc: BaseException, code: int) -> dict[str, Any]:
     return {"error": error}
 
 
+def _cli_text(exc: BaseException) -> str:
+    """The error line; a create that may have reached the server says how to get that run
+    from the shell (the option, not the Python argument)."""
+    key = getattr(exc, "idempotency_key", None)
+    if not getattr(exc, "run_may_exist", False) or not isinstance(key, str):
+        return one_line(exc)
+    describe = getattr(exc, "_describe", None)
+    text = describe() if callable(describe) else ""
+    from spine._redact import redact
+
+    return " ".join(redact(
+        f"{text} The run may have been created on the server: to get it without paying twice,"
+        f" run the same command again with --idempotency-key {key} added."
+    ).split())
+
+
 def _report(exc: BaseException, args: argparse.Namespace, code: int) -> None:
     if getattr(args, "debug", False):
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
     prog = f"spine {args.command}" if getattr(args, "command", None) else "spine"
-    print(f"{prog}: error: {one_line(exc)}", file=sys.stderr, flush=True)
+    print(f"{prog}: error: {_cli_text(exc)}", file=sys.stderr, flush=True)
     if getattr(args, "json", False):
         import json
 
@@ -412,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(parsed)
     except KeyboardInterrupt as exc:
         run_id = getattr(parsed, "current_run_id", None)
-        note = f" Run {run_id} goes on: spine wait {run_id}" if run_id else ""
+        note = f" {follow_advice(parsed, run_id)}" if run_id else ""
         print(f"\nspine: interrupted.{note}", file=sys.stderr, flush=True)
         if parsed.debug:
             import traceback
