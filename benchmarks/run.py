@@ -1,7 +1,8 @@
 """Run every figure, print one table, write ``.bench/results.json``.
 
     python -m benchmarks                    # everything (what ``make bench`` runs)
-    python -m benchmarks --only import,cli  # some of: percall, import, upload, wait, cli, schedule
+    python -m benchmarks --only import,cli  # some of: percall, import, first, upload, wait,
+                                            # threads, cli, schedule
     python -m benchmarks --strict           # exit 1 when a target is missed
 
 Run it with the interpreter of an environment where this project is installed (``nox -s bench``
@@ -21,15 +22,26 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import cli_help, concurrent_wait, import_time, percall, schedule, upload
+from benchmarks import (
+    cli_help,
+    concurrent_wait,
+    first_call,
+    import_time,
+    percall,
+    schedule,
+    threaded_wait,
+    upload,
+)
 from benchmarks._common import BENCH_DIR, Pythons, log
 from benchmarks._official import OFFICIAL, ensure_official_python
 
 FIGURES: dict[str, Callable[[Pythons], dict[str, Any]]] = {
     "percall": percall.measure,
     "import": import_time.measure,
+    "first": first_call.measure,
     "upload": upload.measure,
     "wait": concurrent_wait.measure,
+    "threads": threaded_wait.measure,
     "cli": cli_help.measure,
     "schedule": schedule.measure,
 }
@@ -78,6 +90,36 @@ def rows_import(r: dict[str, Any]) -> list[Row]:
             f"{official[cls]:.1f}",
             "-",
             f"{cls_ratio:.2f}x official",
+            "-",
+            "info",
+        ),
+    ]
+
+
+def rows_first(r: dict[str, Any]) -> list[Row]:
+    cpu = r["median_cpu_ms"]
+    o, f, w = cpu["ours"], cpu["official"], cpu["raw"]
+
+    def split(x: dict[str, float]) -> str:
+        steps = (x["import"], x["client"] - x["import"], x["answer"] - x["client"])
+        return " / ".join(f"{v:.0f}" for v in steps)
+
+    return [
+        (
+            "first runs.get from process start: client CPU, ms",
+            f"{o['answer']:.0f}",
+            f"{f['answer']:.0f}",
+            f"{w['answer']:.0f}",
+            f"{r['ratio']:.2f}x official",
+            "<= 0.85x official",
+            verdict(r["pass"]),
+        ),
+        (
+            "  (info) start+import / client / first call, ms",
+            split(o),
+            split(f),
+            split(w),
+            f"{r['runs']} runs each",
             "-",
             "info",
         ),
@@ -163,6 +205,41 @@ def rows_wait(r: dict[str, Any]) -> list[Row]:
     ]
 
 
+def rows_threads(r: dict[str, Any]) -> list[Row]:
+    cpu, errors = r["median_cpu_us_per_poll"], r["errors"]
+    rounds = r["per_round"]
+    label = f"{r['threads']} threads, one client"
+    return [
+        (
+            f"{label}: client CPU per poll, µs",
+            f"{cpu['ours']:.0f}",
+            f"{cpu['official']:.0f}",
+            f"{cpu['raw']:.0f}",
+            f"{r['ratio']:.2f}x official",
+            "<= 1.00x official",
+            verdict(r["pass"]),
+        ),
+        (
+            "  (info) CPU per poll in each round, µs",
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in rounds["ours"]),
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in rounds["official"]),
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in rounds["raw"]),
+            f"{r['rounds']} rounds each",
+            "-",
+            "info",
+        ),
+        (
+            "  (info) errors, polls per round",
+            f"{errors['ours']}, {r['polls_per_round']['ours']:.0f}",
+            f"{errors['official']}, {r['polls_per_round']['official']:.0f}",
+            f"{errors['raw']}, {r['polls_per_round']['raw']:.0f}",
+            "-",
+            "0 errors",
+            "info",
+        ),
+    ]
+
+
 def rows_cli(r: dict[str, Any]) -> list[Row]:
     return [
         (
@@ -201,8 +278,10 @@ def rows_schedule(r: dict[str, Any]) -> list[Row]:
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "percall": rows_percall,
     "import": rows_import,
+    "first": rows_first,
     "upload": rows_upload,
     "wait": rows_wait,
+    "threads": rows_threads,
     "cli": rows_cli,
     "schedule": rows_schedule,
 }
