@@ -37,7 +37,7 @@ from spine._base_client import AsyncPipeline, Settings, SyncPipeline
 from spine._redact import register_secret, release_secret
 from spine._resources import AsyncCanvas, AsyncRuns, Canvas, Runs
 from spine._retry import RetryPolicy
-from spine._transport import install_budget
+from spine._transport import install_budget, install_lean_pool
 from spine._webhooks import Webhooks
 
 __all__ = ["AsyncSpineClient", "SpineClient"]
@@ -133,6 +133,7 @@ class SpineClient(_ClientBase):
     def _new_http(self) -> httpx.Client:
         http = httpx.Client(timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False)
         install_budget(http)
+        install_lean_pool(http)
         return http
 
     def close(self) -> None:
@@ -195,6 +196,7 @@ class AsyncSpineClient(_ClientBase):
             timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False
         )
         install_budget(http)
+        install_lean_pool(http)
         return http
 
     async def aclose(self) -> None:
