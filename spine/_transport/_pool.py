@@ -1,25 +1,38 @@
-"""A linear-time scheduler for the SDK's own httpcore connection pools.
+"""The scheduler of the SDK's own httpcore connection pools: linear, and safe under threads.
 
-On every request, and again when each response is closed, httpcore's pool walks its connections
-to drop closed, expired and surplus idle ones, then hands queued requests a connection. Its
-surplus check counts the pool's connections by building a list of them for every idle
-connection, so one walk costs (idle connections x connections): with 60 idle keep-alive
-connections (a client shared by 64 polling threads) a walk took about 600 µs, under the pool's
-lock, twice per request. :func:`install_lean_pool` gives an SDK-owned pool a scheduler that makes
-the same decisions in one pass (about 100 µs for the same pool).
+On every request, and again when each response is closed, httpcore 1.x's pool walks its
+connections under its lock: it drops closed, expired and surplus idle ones, then hands queued
+requests a connection. Three things make that walk costly or unsafe for a client shared by
+many threads, and :func:`install_lean_pool` gives an SDK-owned pool a scheduler without them:
 
-The decisions are httpcore 1.x's, kept exactly: a closed connection is dropped; an expired one
-is dropped and closed; an idle one is dropped and closed while the pool holds more connections
-than ``max_keepalive_connections`` (httpcore compares the number of all connections, active
-ones included, with that limit, and so does this); then each queued request, in order, gets the
-first connection that can serve its origin and is available, else a new connection when the
-pool is below ``max_connections``, else one made by closing the first idle connection, else it
-stays queued. Only the walk's cost differs.
+* **Quadratic cost.** httpcore counts the pool's connections by building a list of them for
+  every idle connection: with 64 idle keep-alive connections (64 polling threads) one walk took
+  about 600 µs, twice per request. Here the count is kept as the walk goes (about 20 µs).
+* **A system call per idle connection.** Whether an idle connection expired includes asking
+  its socket whether the server closed it. Here a connection is asked just before it is handed
+  out (so a connection the server closed is never reused), and all idle connections are asked
+  on a sweep at most every :data:`SWEEP_EVERY` seconds (so those the server closed are still
+  closed on this side soon after).
+* **Closing a connection under the request that holds it.** A connection handed to a queued
+  request stays idle until that request's thread starts sending; meanwhile httpcore's walk in
+  another thread may close it (as a surplus idle connection, to make room, or as "expired"
+  because the answer to the request that holds it is already arriving), which fails or hangs
+  that request (httpcore issue #1110, "Connection pool can close a connection it has already
+  assigned to a queued request"). Here a connection held by a request in the pool is never
+  asked, closed or handed out again until that request leaves the pool.
 
-Where the pool is not of the shape this relies on (another httpcore major version, an injected
-transport), it is left alone and :func:`install_lean_pool` returns False.
-``tests/faults/test_transport.py`` proves that it takes effect, that the pool keeps, reuses and
-closes connections as httpcore's own scheduler does, and the fallback.
+Otherwise the decisions are httpcore's: a closed connection is dropped; an expired one is
+dropped and closed; an idle one is dropped and closed while the pool holds more connections
+than ``max_keepalive_connections`` (httpcore compares the count of all connections, active ones
+included, with that limit, and so does this); each queued request, in order, gets the first
+connection that can serve its origin and is available, else a new connection while the pool is
+below ``max_connections``, else one made by closing the first idle connection, else it waits.
+
+Only HTTP/1.1 pools of httpcore's own classes with the state this reads are changed; any other
+pool (another httpcore major version, HTTP/2, an injected transport, a subclass of the caller's)
+is left alone and :func:`install_lean_pool` returns False. ``tests/faults/test_transport_pool.py``
+(real connections) and ``tests/property/test_pool_scheduler.py`` (the decisions, against
+httpcore's own scheduler) prove it.
 """
 
 from __future__ import annotations
@@ -42,7 +55,13 @@ def _assign(pool: Any) -> list[Any]:
     caller must close (outside the lock)."""
     closing: list[Any] = []
     connections: list[Any] = pool._connections
+    requests: list[Any] = pool._requests
     keepalive = pool._max_keepalive_connections
+    # A connection a request holds (in use, or handed out and about to be used) belongs to that
+    # request's thread until the request leaves the pool: it is neither asked, closed nor handed
+    # out again here. (httpcore's scheduler asks it whether the server closed it, and a response
+    # arriving for the request that holds it makes it look so.)
+    held = {id(r.connection) for r in requests if r.connection is not None}
     now = time.monotonic()
     sweep = now - pool._swept_at >= pool.sweep_every
     if sweep:
@@ -53,6 +72,8 @@ def _assign(pool: Any) -> list[Any]:
         for connection in connections:
             if connection.is_closed():
                 count -= 1
+            elif id(connection) in held:
+                kept.append(connection)
             elif connection.is_idle():
                 # An idle connection's expiry check asks its socket whether the server closed
                 # it: a system call, made here on a sweep and always before reuse (below).
@@ -69,7 +90,7 @@ def _assign(pool: Any) -> list[Any]:
         if count != len(connections):
             connections[:] = kept
 
-    for pool_request in pool._requests:
+    for pool_request in requests:
         if not pool_request.is_queued():
             continue
         origin = pool_request.request.url.origin
@@ -77,7 +98,11 @@ def _assign(pool: Any) -> list[Any]:
         index = 0
         while index < len(connections):
             connection = connections[index]
-            if connection.can_handle_request(origin) and connection.is_available():
+            if (
+                id(connection) not in held
+                and connection.can_handle_request(origin)
+                and connection.is_available()
+            ):
                 if not connection.has_expired():
                     chosen = connection
                     break
@@ -87,13 +112,14 @@ def _assign(pool: Any) -> list[Any]:
             index += 1
         if chosen is None:
             if len(connections) >= pool._max_connections:
-                idle = next((c for c in connections if c.is_idle()), None)
+                idle = next((c for c in connections if c.is_idle() and id(c) not in held), None)
                 if idle is None:
                     continue  # stays queued until a connection frees up
                 connections.remove(idle)
                 closing.append(idle)
             chosen = pool.create_connection(origin)
             connections.append(chosen)
+        held.add(id(chosen))
         pool_request.assign_to_connection(chosen)
     return closing
 
@@ -128,6 +154,7 @@ _NEEDED = (
     "_max_keepalive_connections",
     "_max_connections",
     "_optional_thread_lock",
+    "_http2",
 )
 
 
@@ -137,7 +164,8 @@ def _shaped(pool: Any) -> bool:
         return False
     limits = (pool._max_keepalive_connections, pool._max_connections)
     return (
-        isinstance(pool._connections, list)
+        pool._http2 is False  # HTTP/1.1 only: one request per connection at a time
+        and isinstance(pool._connections, list)
         and isinstance(pool._requests, list)
         and all(isinstance(limit, int) for limit in limits)
         and callable(getattr(pool, "create_connection", None))
