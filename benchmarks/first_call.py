@@ -7,6 +7,7 @@ once and reports ``time.process_time()`` (user + system CPU of the whole process
 started, interpreter start-up included) at that moment. ``RUNS`` runs per client after
 ``WARMUP`` unmeasured ones (which also write the bytecode caches), interleaved with the order
 rotating; the figure is each client's median, the ratio ours' median over the official SDK's.
+With ``--before REF`` this SDK at commit REF is measured as a fourth client.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import subprocess
 from typing import Any
 
 from benchmarks._common import (
-    FLAVORS,
     SCRATCH,
     WORKERS,
     Pythons,
@@ -36,7 +36,8 @@ POINTS = ("import", "client", "answer")
 
 
 def one(python: str, flavor: str, url: str, api_key: str, run_id: str) -> dict[str, float]:
-    command = [python, str(WORKERS / "first_call.py"), flavor, url, api_key, run_id]
+    worker_flavor = "ours" if flavor == "before" else flavor
+    command = [python, str(WORKERS / "first_call.py"), worker_flavor, url, api_key, run_id]
     taskset = shutil.which("taskset")
     if taskset:
         command = [taskset, "-c", str(CLIENT_CPU), *command]
@@ -56,15 +57,16 @@ def one(python: str, flavor: str, url: str, api_key: str, run_id: str) -> dict[s
 def measure(pythons: Pythons) -> dict[str, Any]:
     SCRATCH.mkdir(parents=True, exist_ok=True)
     log(f"first call: {RUNS} fresh interpreters per client, interleaved")
-    samples: dict[str, dict[str, list[float]]] = {f: {p: [] for p in POINTS} for f in FLAVORS}
+    flavors = pythons.flavors()
+    samples: dict[str, dict[str, list[float]]] = {f: {p: [] for p in POINTS} for f in flavors}
     with SandboxServer(pythons.ours, run_duration="manual", cpu=1 - CLIENT_CPU) as server:
         run_id = create_run_raw(server.url, server.api_key)
-        for flavor in FLAVORS:
+        for flavor in flavors:
             for _ in range(WARMUP):
                 one(pythons.for_flavor(flavor), flavor, server.url, server.api_key, run_id)
         for i in range(RUNS):
-            shift = i % len(FLAVORS)
-            for flavor in FLAVORS[shift:] + FLAVORS[:shift]:
+            shift = i % len(flavors)
+            for flavor in flavors[shift:] + flavors[:shift]:
                 cpu = one(pythons.for_flavor(flavor), flavor, server.url, server.api_key, run_id)
                 for point in POINTS:
                     samples[flavor][point].append(cpu[point])

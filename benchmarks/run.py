@@ -4,6 +4,8 @@
     python -m benchmarks --only import,cli  # some of: percall, import, first, upload, wait,
                                             # threads, cli, schedule
     python -m benchmarks --strict           # exit 1 when a target is missed
+    python -m benchmarks --before main      # also measure this SDK at another commit, where a
+                                            # figure supports it (threads, first)
 
 Run it with the interpreter of an environment where this project is installed (``nox -s bench``
 makes one); the official ``spine-sdk`` gets a virtualenv of its own under ``.bench/official``.
@@ -32,6 +34,7 @@ from benchmarks import (
     threaded_wait,
     upload,
 )
+from benchmarks._before import ensure_before_python
 from benchmarks._common import BENCH_DIR, Pythons, log
 from benchmarks._official import OFFICIAL, ensure_official_python
 
@@ -123,6 +126,26 @@ def rows_first(r: dict[str, Any]) -> list[Row]:
             "-",
             "info",
         ),
+        *_before_row(r, cpu["before"]["answer"] if "before" in cpu else None,
+                     cpu["official"]["answer"], "{:.0f} ms"),
+    ]
+
+
+def _before_row(r: dict[str, Any], before: float | None, official: float, fmt: str) -> list[Row]:
+    """The info row of a figure measured with ``--before REF`` too."""
+    if before is None:
+        return []
+    ref = r.get("before_ref", "REF")
+    return [
+        (
+            f"  (info) this SDK at {ref}, same run",
+            fmt.format(before),
+            "",
+            "",
+            f"{before / official:.2f}x official",
+            "-",
+            "info",
+        )
     ]
 
 
@@ -237,6 +260,7 @@ def rows_threads(r: dict[str, Any]) -> list[Row]:
             "0 errors",
             "info",
         ),
+        *_before_row(r, cpu.get("before"), cpu["official"], "{:.0f} µs"),
     ]
 
 
@@ -331,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help=f"comma-separated figures among {', '.join(FIGURES)}")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--before",
+        metavar="REF",
+        help="also measure this SDK at git commit REF (figures threads and first)",
+    )
     args = parser.parse_args(argv)
     names = list(FIGURES) if not args.only else [n.strip() for n in args.only.split(",")]
     unknown = [n for n in names if n not in FIGURES]
@@ -338,13 +367,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown figure(s): {', '.join(unknown)}")
 
     began = time.perf_counter()
-    pythons = Pythons(ours=sys.executable, official=ensure_official_python())
+    pythons = Pythons(
+        ours=sys.executable,
+        official=ensure_official_python(),
+        before=ensure_before_python(args.before) if args.before else None,
+    )
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name in names:
         started = time.perf_counter()
         try:
             results[name] = FIGURES[name](pythons)
+            if args.before:
+                results[name]["before_ref"] = args.before
         except Exception:  # one broken figure must not hide the others
             errors[name] = traceback.format_exc()
             log(f"{name} FAILED to run:\n{errors[name]}")

@@ -8,14 +8,15 @@ measured), the sandbox's request log is cleared, then every thread waits on its 
 (polling ``POLL_INTERVAL`` s doubling to ``MAX_POLL_INTERVAL`` s, so the connections stay within
 httpx's 5 s keep-alive). CPU per poll = the worker's CPU time over the whole wait (all threads)
 / the polls the sandbox logged. The figure is each client's median over its rounds; the ratio is
-ours' median over the official SDK's.
+ours' median over the official SDK's. With ``--before REF`` this SDK at commit REF takes its
+turns as a fourth client.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from benchmarks._common import FLAVORS, Process, Pythons, SandboxServer, log, median
+from benchmarks._common import Process, Pythons, SandboxServer, log, median
 
 THREADS = 64
 ROUNDS = 5
@@ -31,15 +32,16 @@ def measure(pythons: Pythons) -> dict[str, Any]:
         f"threaded wait: {THREADS} threads on one client, runs of {RUN_DURATION:g} s, "
         f"{ROUNDS} rounds per client, order rotating"
     )
-    rounds: dict[str, list[dict[str, Any]]] = {flavor: [] for flavor in FLAVORS}
+    flavors = pythons.flavors()
+    rounds: dict[str, list[dict[str, Any]]] = {flavor: [] for flavor in flavors}
     with SandboxServer(pythons.ours, run_duration=str(RUN_DURATION), cpu=0) as server:
         workers: dict[str, Process] = {}
         try:
-            for flavor in FLAVORS:
+            for flavor in flavors:
                 workers[flavor] = Process(
                     pythons.for_flavor(flavor),
                     "wait_threads.py",
-                    "--flavor", flavor,
+                    "--flavor", "ours" if flavor == "before" else flavor,
                     "--url", server.url,
                     "--api-key", server.api_key,
                     "--threads", str(THREADS),
@@ -49,8 +51,8 @@ def measure(pythons: Pythons) -> dict[str, Any]:
                     "--cpu", "1",
                 )
             for round_no in range(ROUNDS):
-                shift = round_no % len(FLAVORS)
-                for flavor in FLAVORS[shift:] + FLAVORS[:shift]:
+                shift = round_no % len(flavors)
+                for flavor in flavors[shift:] + flavors[:shift]:
                     worker = workers[flavor]
                     worker.ask("create", timeout=120)
                     server.ask("clear")
