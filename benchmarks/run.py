@@ -2,7 +2,7 @@
 
     python -m benchmarks                    # everything (what ``make bench`` runs)
     python -m benchmarks --only import,cli  # some of: percall, import, first, upload, wait,
-                                            # threads, cli, schedule
+                                            # threads, cli, schedule, ledger
     python -m benchmarks --strict           # exit 1 when a target is missed
     python -m benchmarks --before main      # also measure this SDK at another commit, where a
                                             # figure supports it (threads, first)
@@ -29,6 +29,7 @@ from benchmarks import (
     concurrent_wait,
     first_call,
     import_time,
+    ledger,
     percall,
     schedule,
     threaded_wait,
@@ -47,6 +48,7 @@ FIGURES: dict[str, Callable[[Pythons], dict[str, Any]]] = {
     "threads": threaded_wait.measure,
     "cli": cli_help.measure,
     "schedule": schedule.measure,
+    "ledger": ledger.measure,
 }
 
 Row = tuple[str, str, str, str, str, str, str]
@@ -299,6 +301,34 @@ def rows_schedule(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def rows_ledger(r: dict[str, Any]) -> list[Row]:
+    scale, cost, kills = r["scale"], r["cost"], r["kills"]
+    items = f"{scale['items']:,}"
+    killed = ", ".join(f"{k:.1f}" for k in kills["kills_at_s"]) or "none"
+    return [
+        (f"batch of {items} in one process: errors", str(scale["errors"]), "no batches", "-",
+         "-", "0", verdict(scale["errors"] == 0)),
+        (f"batch of {items}: memory, MiB per 1,000 items", f"{scale['mib_per_1000']:.1f}",
+         "-", f"peak {scale['peak_rss_mib']:.0f} MiB, before {scale['rss_before_mib']:.0f}",
+         "-", f"<= {ledger.MAX_MIB_PER_1000:.0f} MiB", verdict(r["pass_scale"])),
+        ("  (info) wall s, summary lines, artifacts",
+         f"{scale['wall_s']:.0f} s, {scale['summary_lines']:,}, {scale['artifacts']:,}", "-",
+         f"runs of {scale['run_duration_s']:g} s", "-", "-", "info"),
+        ("ledger cost per create, µs (2 commits, fsync)", f"{cost['create_us']:.0f}", "-",
+         "-", "-", "reported", "info"),
+        ("ledger cost per poll, µs (read; no write)", f"{cost['poll_us']:.1f}", "-",
+         f"{cost['end_us']:.0f} µs per terminal state", "-", "reported", "info"),
+        (f"{kills['items']:,} items, kill -9 x{len(kills['kills_at_s'])}: runs created",
+         f"{kills['runs_created']:,}", "-", f"{kills['items']:,} items", "-",
+         f"= {kills['items']:,}", verdict(kills["runs_created"] == kills["items"])),
+        ("  ... summary lines, all completed", f"{kills['summary_lines']:,}", "-",
+         f"{kills['statuses']}", "-", f"= {kills['items']:,}", verdict(kills["pass"])),
+        ("  (info) killed at s; creates re-sent by key",
+         killed, "-", f"{kills['replayed']} replayed", "-",
+         f"{kills['wall_s']:.0f} s in all", "info"),
+    ]
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "percall": rows_percall,
     "import": rows_import,
@@ -308,6 +338,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "threads": rows_threads,
     "cli": rows_cli,
     "schedule": rows_schedule,
+    "ledger": rows_ledger,
 }
 
 

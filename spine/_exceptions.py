@@ -23,7 +23,8 @@ Any other status of 400 or more (403, 409, 413, 422...) raises the base :class:`
 
 Every :class:`SpineError` carries ``idempotency_key`` and ``run_may_exist``. They are set after an
 ambiguous failure of ``POST /v1/run`` (the request may have reached the server): the message then
-says that the run may exist and how to get it without paying twice.
+says that the run may exist and how to check for it before creating it again. Spine does not
+document deduplication by ``Idempotency-Key``, so the SDK never re-sends such a request itself.
 
 ``str(exc)`` is meant to be read by a person: the server's message, the HTTP status, the
 ``X-Request-ID`` to quote to support, and a short hint of what to do next. Nothing in this module
@@ -82,8 +83,11 @@ class SpineError(Exception):
     """Base class of every exception the SDK raises on purpose.
 
     ``idempotency_key`` and ``run_may_exist`` describe an ambiguous ``POST /v1/run``: when
-    ``run_may_exist`` is true the run may have been created, and calling ``runs.create`` again
-    with the same ``idempotency_key`` returns it instead of creating (and paying for) another.
+    ``run_may_exist`` is true the run may have been created (and charged). Spine does not
+    document that a repeated create with the same ``Idempotency-Key`` returns the first run
+    (the sandbox does), so check before creating it again: a webhook endpoint subscribed to
+    ``run.started`` receives an event for every run created. If you create it again, pass the
+    same ``idempotency_key`` so that a server that honours the key can deduplicate.
     """
 
     message: str
@@ -108,14 +112,17 @@ class SpineError(Exception):
     def __str__(self) -> str:
         text = self._describe()
         if self.run_may_exist:
-            note = "The run may have been created on the server."
+            note = (
+                "The run may have been created on the server (and charged). Check before"
+                " creating it again: a webhook endpoint subscribed to run.started gets an event"
+                " for every run created."
+            )
             if self.idempotency_key:
                 note += (
-                    " To get it without paying twice, call runs.create again with the same"
-                    f" idempotency_key={self.idempotency_key!r}."
+                    " If you create it again, pass"
+                    f" idempotency_key={self.idempotency_key!r} so that a server that honours"
+                    " the key can return the first run (Spine does not document that it does)."
                 )
-            else:
-                note += " Check your runs before creating it again."
             text = f"{text} {note}" if text else note
         return text
 

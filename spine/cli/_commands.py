@@ -13,9 +13,10 @@ import json
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 
@@ -50,8 +51,12 @@ from spine.cli._render import (
     format_elapsed,
     printable,
     printable_block,
+    single_task,
     task_tree,
 )
+
+if TYPE_CHECKING:
+    from spine.ledger import RecordedRun, RecordedRuns
 
 __all__ = ["CommandError", "DownloadFailed", "MissingKeyError", "dispatch"]
 
@@ -152,7 +157,7 @@ def _poll_schedule(args: argparse.Namespace) -> tuple[float, float]:
 
 
 def follow(
-    handle: RunHandle,
+    handle: RunHandle | RecordedRun,
     display: ProgressDisplay | None,
     *,
     timeout: float | None,
@@ -211,7 +216,7 @@ def follow(
 
 
 def _follow_with_display(
-    handle: RunHandle, args: argparse.Namespace, out: Output
+    handle: RunHandle | RecordedRun, args: argparse.Namespace, out: Output
 ) -> GetRunResponse:
     display = None if out.quiet else ProgressDisplay(out.stderr, live=out.live)
     try:
@@ -385,16 +390,20 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
     files = _check_files(args.file)
     blocks = _blocks(args.block)
     with _client(args, out) as client:
-        handle = client.runs.create(
-            prompt,
-            template=args.template or "auto",
-            blocks=blocks,
-            agent_instructions=args.instructions,
-            files=files or None,
-            idempotency_key=args.idempotency_key,
-        )
+        runs = _recorded(client, args)  # a broken ledger stops here, before anything is sent
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # reported below as one note
+            handle = runs.create(
+                prompt,
+                template=args.template or "auto",
+                blocks=blocks,
+                agent_instructions=args.instructions,
+                files=files or None,
+                idempotency_key=args.idempotency_key,
+            )
         args.current_run_id = handle.run_id
         out.note(f"Created run {handle.run_id}")
+        _ledger_note(handle, out)
         if handle.canvas_id:
             where = " (a sandbox canvas: not on the web app)" if args.sandbox else ""
             out.note(f"Canvas: {canvas_url(handle.canvas_id)}{where}")
@@ -416,11 +425,40 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_wait(args: argparse.Namespace, out: Output) -> int:
+    from spine.ledger import LedgerError
+
     with _client(args, out) as client:
-        handle = client.runs.attach(args.run_id)
+        handle: RunHandle | RecordedRun
+        try:
+            handle = _recorded(client, args).attach(args.run_id)
+        except LedgerError as exc:  # following costs nothing: go on without the ledger
+            out.note(f"Note: not recording this run: {exc}")
+            handle = client.runs.attach(args.run_id)
         args.current_run_id = handle.run_id
-        run = _follow_with_display(handle, args, out)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run = _follow_with_display(handle, args, out)
         return _finish(client, run, args, out)
+
+
+def _recorded(client: SpineClient, args: argparse.Namespace) -> RecordedRuns:
+    """``client.runs`` recording into the ledger (``--ledger``, ``SPINE_LEDGER``, or the
+    default file; a ``--sandbox`` run is not recorded unless ``--ledger`` is given: its server
+    ends with this process)."""
+    from spine.ledger import record
+
+    ledger = getattr(args, "ledger", None)
+    if getattr(args, "sandbox", False) and ledger is None:
+        ledger = "off"
+    return record(client, ledger)
+
+
+def _ledger_note(handle: RecordedRun, out: Output) -> None:
+    if handle.ledger_error is not None:
+        out.note(
+            f"Note: the run ledger could not record run {handle.run_id} (keep this id): "
+            f"{handle.ledger_error}"
+        )
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
@@ -520,6 +558,13 @@ def cmd_dag(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_tasks(args: argparse.Namespace, out: Output) -> int:
     with _client(args, out) as client:
+        if args.task_id is not None:
+            task = client.canvas.get_task(args.canvas_id, args.task_id)
+            if out.json:
+                out.document(task.model_dump(mode="json"))
+            else:
+                out.result(single_task(task, unicode=_unicode(out)))
+            return EXIT_OK
         tree = client.canvas.get_tasks(args.canvas_id)
     if out.json:
         out.document(tree.model_dump(mode="json"))
@@ -528,13 +573,88 @@ def cmd_tasks(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_contract_check(args: argparse.Namespace, out: Output) -> int:
+    """A thin wrapper over :mod:`spine._contract` (where the checking lives)."""
+    from spine import _contract
+
+    run_id = args.run_id or os.environ.get("SPINE_CONTRACT_RUN_ID") or None
+    try:
+        if args.sandbox:
+            with _sandbox_for_check(out) as (url, key, sandbox_run):
+                report = _contract.run_check(
+                    api_key=key, base_url=url, run_id=run_id or sandbox_run,
+                    record_dir=Path(args.record) if args.record else None, source="sandbox",
+                )  # fmt: skip
+        else:
+            key = os.environ.get("SPINE_API_KEY", "")
+            if not key.strip():
+                out.result(
+                    "contract-check needs SPINE_API_KEY (your API key), an existing run id "
+                    "(RUN_ID or SPINE_CONTRACT_RUN_ID; or --allow-create to create a paid one) "
+                    "and optionally SPINE_BASE_URL.\ncontract-check: skipped"
+                )
+                return EXIT_OK
+            if run_id is None and not args.allow_create:
+                raise UsageError(
+                    "contract-check needs a run id: RUN_ID or SPINE_CONTRACT_RUN_ID (or "
+                    "--allow-create to create a run, which costs credits)"
+                )
+            report = _contract.run_check(
+                api_key=key, base_url=args.base_url or None, run_id=run_id,
+                allow_create=args.allow_create,
+                record_dir=Path(args.record) if args.record else None,
+            )  # fmt: skip
+    except _contract.MissingExtraError as exc:
+        raise CommandError(str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    if out.json:
+        out.document({
+            "ok": report.ok,
+            "base_url": report.base_url,
+            "answers": [
+                {"operation": e.operation, "path": e.path, "status": e.status}
+                for e in report.exchanges
+            ],
+            "findings": [vars(f) for f in report.findings],
+            "notes": report.notes,
+            "recorded": [str(p) for p in report.recorded],
+        })  # fmt: skip
+    else:
+        out.result(_contract.render_table(report))
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+@contextlib.contextmanager
+def _sandbox_for_check(out: Output) -> Iterator[tuple[str, str, str]]:
+    """An embedded sandbox with one finished run to read (free)."""
+    from spine.testing import Sandbox
+
+    with Sandbox(run_duration=0.5) as box:
+        out.note(f"Checking an embedded sandbox at {box.url} (a stand-in for the live API).")
+        with SpineClient(api_key=box.api_key, base_url=box.url) as client:
+            handle = client.runs.create("Contract check of the sandbox", template="memo")
+            handle.wait(poll_interval=0.1)
+        yield box.url, box.api_key, handle.run_id
+
+
+def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
+    """``spine runs ...`` and ``spine batch``: see :mod:`spine.ledger._cli`."""
+    from spine.ledger._cli import dispatch as ledger_dispatch
+
+    return ledger_dispatch(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
+    "runs": cmd_ledger,
+    "batch": cmd_ledger,
     "run": cmd_run,
     "wait": cmd_wait,
     "status": cmd_status,
     "download": cmd_download,
     "dag": cmd_dag,
     "tasks": cmd_tasks,
+    "contract-check": cmd_contract_check,
 }
 
 

@@ -28,6 +28,19 @@ FAST = ("--poll-interval", "0.1")
 """Poll the sandbox often: its runs last RUN_DURATION seconds, not minutes."""
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`spine run` records into the user's ledger by default: the commands these tests start
+    record into a folder of the test session instead (children inherit the environment)."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
+
+
 def spine_command() -> list[str]:
     """The console script installed next to this interpreter (``python -m spine`` if absent)."""
     script = shutil.which("spine", path=str(Path(sys.executable).parent))

@@ -724,7 +724,8 @@ def _choose_blocks(
         wanted += outputs[:2] or [BlockType.DOCUMENT]
         wanted.append(BlockType.TEXT)
     else:
-        wanted = list(TEMPLATE_BLOCKS[Template(template)])
+        # A template the sandbox has no list for (one the spec added) may use every block type.
+        wanted = list(TEMPLATE_BLOCKS.get(Template(template), tuple(BlockType)))
         if BlockType.FILE in wanted:
             # Uploaded files get their own nodes; a bare "file-block" stands for them.
             wanted.remove(BlockType.FILE)
