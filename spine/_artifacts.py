@@ -62,6 +62,7 @@ from spine._exceptions import (
     SpineError,
     SpineTimeoutError,
     body_excerpt,
+    sentence,
 )
 from spine._redact import redact
 from spine._retry import (
@@ -490,8 +491,11 @@ def _transport_error_of(exc: httpx.HTTPError, name: str, url: httpx.URL) -> Spin
             url=_display_url(url),
         )
     return SpineConnectionError(
-        f"Downloading artifact {name!r} from {url.host} failed: "
-        f"{type(exc).__name__}: {redact(exc) or 'connection error'}. Check the network and retry."
+        sentence(
+            f"Downloading artifact {name!r} from {url.host} failed: "
+            f"{type(exc).__name__}: {redact(exc) or 'connection error'}",
+            "Check the network and retry.",
+        )
     )
 
 
@@ -632,23 +636,22 @@ class Source:
     for fresh links. Handles and ``client.runs.get`` attach one to every result they return
     (:func:`bind`); a result built by hand has none."""
 
-    def __init__(self, runtime: Any, run_id: str) -> None:
+    def __init__(self, runtime: Any, run_id: str, get_run: Callable[[str], Any]) -> None:
         self.runtime = runtime
         self.run_id = run_id
+        self._get_run = get_run  # spine._operations.get_run, given by the caller (no cycle)
 
     @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.runtime.call)
 
     def _op(self) -> Any:
-        from spine import _operations as ops
-
-        return ops.get_run(self.run_id)
+        return self._get_run(self.run_id)
 
     def refresh(self) -> GetRunResponse:
         """``GET /v1/run/{run_id}`` on a sync client (its retries and errors)."""
         run: GetRunResponse = self.runtime.call(self._op())
-        bind(run, self.runtime)
+        bind(run, self.runtime, self._get_run)
         return run
 
     async def arefresh(self) -> GetRunResponse:
@@ -657,7 +660,7 @@ class Source:
             run: GetRunResponse = await self.runtime.call(self._op())
         else:
             run = await asyncio.to_thread(self.runtime.call, self._op())
-        bind(run, self.runtime)
+        bind(run, self.runtime, self._get_run)
         return run
 
 
@@ -666,13 +669,14 @@ class Source:
 _SOURCES: dict[int, Source] = {}
 
 
-def bind(run: GetRunResponse, runtime: Any) -> None:
-    """Remember which client fetched ``run``: its result and artifacts then download under
-    that client's retry policy and refresh expired links through it."""
+def bind(run: GetRunResponse, runtime: Any, get_run: Callable[[str], Any]) -> None:
+    """Remember which client fetched ``run`` (``runtime``, and ``get_run``, the operation that
+    fetches it again): its result and artifacts then download under that client's retry policy
+    and refresh expired links through it."""
     result = run.result
     if result is None:
         return
-    source = Source(runtime, run.run_id)
+    source = Source(runtime, run.run_id, get_run)
     for obj in (result, *result.artifacts):
         key = id(obj)
         if key not in _SOURCES:

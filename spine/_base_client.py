@@ -36,6 +36,7 @@ from spine._exceptions import (
     UnexpectedResponseError,
     error_from_response,
     scrub,
+    sentence,
 )
 from spine._files import close_uploads
 from spine._log import configure_logging_from_env, logger, protect_loggers
@@ -448,8 +449,9 @@ def keep_key(exc: BaseException, op: Operation[Any]) -> None:
     try:
         exc.add_note(
             f"{_KEY_NOTE_MARK} after it may have reached the server: the run may have been"
-            " created. To get it without paying twice, call runs.create again with"
-            f" idempotency_key={op.idempotency_key!r}."
+            " created (and charged). Check before creating it again; if you do, pass"
+            f" idempotency_key={op.idempotency_key!r} so that a server that honours the key"
+            " can return the first run (Spine does not document that it does)."
         )
     except Exception:  # pragma: no cover - an exception type that refuses notes
         logger.debug("could not add the idempotency key to %r", type(exc).__name__)
@@ -468,8 +470,10 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
         )
     elif isinstance(exc, httpx.TransportError):
         err = SpineConnectionError(
-            f"Could not reach the Spine API{where}: {type(exc).__name__}: {redact(exc)}. "
-            "Check the network and base_url."
+            sentence(
+                f"Could not reach the Spine API{where}: {type(exc).__name__}: {redact(exc)}",
+                "Check the network and base_url.",
+            )
         )
     else:  # not a transport failure: an httpx or library error below the SDK
         err = SpineError(f"The request failed{where}: {type(exc).__name__}: {redact(exc)}")

@@ -39,7 +39,7 @@ from spine._base_client import AsyncPipeline, Settings, SyncPipeline
 from spine._redact import register_secret, release_secret
 from spine._resources import AsyncCanvas, AsyncRuns, Canvas, Runs
 from spine._retry import RetryPolicy
-from spine._transport import install_budget
+from spine._transport import install_budget, install_lean_pool, lazy_tls_context
 from spine._webhooks import Webhooks
 
 __all__ = ["AsyncSpineClient", "SpineClient"]
@@ -88,17 +88,9 @@ class _ClientBase:
 class SpineClient(_ClientBase):
     """A synchronous client of the Spine API. Safe to share between threads.
 
-    Args:
-        api_key: ``sk_spine_...``; defaults to the ``SPINE_API_KEY`` environment variable.
-        base_url: the API host; defaults to ``SPINE_BASE_URL``, then ``https://api.getspine.ai``.
-            ``/v1`` is appended unless present. Plain ``http://`` is refused except on loopback
-            or with ``allow_http=True``.
-        timeout: per request: seconds (total) or an ``httpx.Timeout``; default 60 s total and
-            10 s to connect.
-        retry_policy: how transient failures are retried; default ``RetryPolicy()``.
-        http_client: an ``httpx.Client`` to send with. The SDK adds its headers per request
-            and never closes it.
-        allow_http: permit a non-loopback ``http://`` base URL.
+    ``SpineClient(*, api_key=None, base_url=None, timeout=None, retry_policy=None,
+    http_client=None, allow_http=False)``: see ``help(SpineClient.__init__)``. Use it as a
+    context manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -111,6 +103,26 @@ class SpineClient(_ClientBase):
         http_client: httpx.Client | None = None,
         allow_http: bool = False,
     ) -> None:
+        """Create a client (no request is sent).
+
+        Args:
+            api_key: ``sk_spine_...``; defaults to the ``SPINE_API_KEY`` environment variable.
+            base_url: the API host; defaults to ``SPINE_BASE_URL``, then
+                ``https://api.getspine.ai``. ``/v1`` is appended unless present. Plain
+                ``http://`` is refused except on loopback or with ``allow_http=True``.
+            timeout: per request: seconds (total) or an ``httpx.Timeout``; default 60 s total
+                and 10 s to connect.
+            retry_policy: how transient failures are retried; default ``RetryPolicy()``.
+            http_client: an ``httpx.Client`` to send with. The SDK adds its headers per request
+                and never closes it.
+            allow_http: permit a non-loopback ``http://`` base URL.
+
+        Raises:
+            ValueError: no API key (argument or ``SPINE_API_KEY``), or a base URL that is
+                not http(s), or plain ``http://`` to a non-loopback host without
+                ``allow_http``.
+            TypeError: ``http_client`` is not an ``httpx.Client``.
+        """
         _check_http_client(http_client, httpx.Client)
         self._settings = Settings(
             api_key=api_key,
@@ -133,8 +145,14 @@ class SpineClient(_ClientBase):
         self.webhooks = Webhooks()
 
     def _new_http(self) -> httpx.Client:
-        http = httpx.Client(timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False)
+        http = httpx.Client(
+            timeout=self._settings.timeout,
+            limits=_LIMITS,
+            follow_redirects=False,
+            verify=lazy_tls_context() or True,
+        )
         install_budget(http)
+        install_lean_pool(http)
         return http
 
     def close(self) -> None:
@@ -168,6 +186,14 @@ class AsyncSpineClient(_ClientBase):
         http_client: httpx.AsyncClient | None = None,
         allow_http: bool = False,
     ) -> None:
+        """Create an async client (no request is sent); the arguments are those of
+        :class:`SpineClient` (see ``help(SpineClient.__init__)``):
+
+        api_key (``SPINE_API_KEY``), base_url (``SPINE_BASE_URL``, then
+        ``https://api.getspine.ai``), timeout (60 s total, 10 s to connect), retry_policy
+        (``RetryPolicy()``), http_client (an ``httpx.AsyncClient``, never closed by the SDK),
+        allow_http (permit a non-loopback ``http://`` base URL).
+        """
         _check_http_client(http_client, httpx.AsyncClient)
         self._settings = Settings(
             api_key=api_key,
@@ -194,9 +220,13 @@ class AsyncSpineClient(_ClientBase):
 
     def _new_http(self) -> httpx.AsyncClient:
         http = httpx.AsyncClient(
-            timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False
+            timeout=self._settings.timeout,
+            limits=_LIMITS,
+            follow_redirects=False,
+            verify=lazy_tls_context() or True,
         )
         install_budget(http)
+        install_lean_pool(http)
         return http
 
     async def aclose(self) -> None:

@@ -337,8 +337,8 @@ def _not_regular(where: str, what: str, mode: int) -> InvalidRequestError | None
     kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
     return InvalidRequestError(
         f"{where}: {what} is {kind}, not a regular file: an upload from it might never end,"
-        " so it is refused (nothing was sent). Upload a regular file, or read the data first"
-        " and pass (filename, data)."
+        " so it is refused. Upload a regular file, or read the data first and pass"
+        " (filename, data)."
     )
 
 

@@ -1,4 +1,4 @@
-"""The five API operations as pure request descriptions.
+"""The API operations as pure request descriptions.
 
 Each builder checks its arguments (bad input fails here, before any request is sent), asks the
 generated endpoint module for the request (method, path, encoding: they come only from the
@@ -63,12 +63,12 @@ def check_id(value: object, name: str) -> uuid.UUID:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str or uuid.UUID, not {type(value).__name__}")
     if not value.strip():
-        raise InvalidRequestError(f"{name} must not be empty; nothing was sent")
+        raise InvalidRequestError(f"{name} must not be empty")
     if _UUID_RE.fullmatch(value) is None:
         shown = value if len(value) <= _SHOWN_ID_CHARS else value[:_SHOWN_ID_CHARS] + "\u2026"
         raise InvalidRequestError(
             f"{name} {shown!r} is not a valid id: Spine ids are UUIDs such as"
-            " 550e8400-e29b-41d4-a716-446655440000; nothing was sent"
+            " 550e8400-e29b-41d4-a716-446655440000"
         )
     return uuid.UUID(value)
 

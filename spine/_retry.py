@@ -17,11 +17,12 @@ by the wait loop; ``docs/faults.md`` shows the same table. In short (DESIGN.md, 
 * idempotent requests (GET) retry connection failures, timeouts, broken answers (ConnectError,
   ConnectTimeout, PoolTimeout, ReadTimeout, WriteTimeout, ReadError, WriteError,
   RemoteProtocolError) and the statuses 408, 429 and 500-599;
-* ``POST /v1/run`` (not idempotent, and it costs money) is retried only when the server provably
-  did not act on it: no connection was made, or the API refused it with 429 or 503 *and its
-  error envelope*. Once its bytes may have reached the server, every outcome but a definitive
-  refusal (400, 401, 413 with the error envelope) is *ambiguous*: not retried, and the error
-  says that the run may exist and carries the key (:func:`is_ambiguous`);
+* ``POST /v1/run`` (not idempotent, and it costs money) is retried only when the server did not
+  act on it: no connection was made, or it answered 429 or 503 *with the API's error envelope*
+  (we take these to mean "not acted on"; Spine documents neither, see docs/contract.md). Once
+  its bytes may have reached the server, every outcome but a definitive refusal (400, 401, 413
+  with the error envelope) is *ambiguous*: not retried, and the error says that the run may
+  exist and carries the key (:func:`is_ambiguous`);
 * a wait ends only on a definitive answer (400 with the envelope, 401, 403, 404, an id refused
   before sending); everything else is transient for it (:func:`is_transient`).
 
@@ -103,8 +104,8 @@ class RetryPolicy:
     NaN, an infinite ``base_delay`` or ``jitter``, a bool, a non-number, a non-integral
     ``max_retries``.
 
-    ``POST /v1/run`` is only retried when the server provably did not act on it, whatever the
-    policy says; see the module documentation.
+    ``POST /v1/run`` is only retried when the request never reached the server or was refused
+    with 429 or 503, whatever the policy says; see the module documentation.
     """
 
     max_retries: int = 3
@@ -211,7 +212,8 @@ class Rule:
         what: the outcome, in words (the docs' fault table repeats it).
         retry_read: a GET is sent again, within the retry policy.
         retry_create: ``POST /v1/run`` is sent again, with the same ``Idempotency-Key``, within
-            the retry policy: the server provably did not act on it.
+            the retry policy: the request never reached the server, or the API refused it
+            with 429 or 503 and its error envelope (which we take to mean it did not act).
         run_may_exist: a create that ends this way raises with ``run_may_exist=True`` and the
             key: the request may have reached the server and been acted on.
         wait_goes_on: ``wait()``, ``wait_for_terminal()``, ``stream_progress()`` and
@@ -521,3 +523,7 @@ def retrying_kwargs(
     if sleep is not None:
         kwargs["sleep"] = sleep
     return kwargs
+
+
+# help(RetryPolicy.__init__) shows the arguments, not only the generated signature.
+RetryPolicy.__init__.__doc__ = RetryPolicy.__doc__

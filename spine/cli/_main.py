@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from spine._enums import Template
 from spine.cli._errors import (
     EXIT_CODES,
     EXIT_ERROR,
@@ -23,12 +24,14 @@ from spine.cli._errors import (
     CliError,
     UsageError,
     exit_code_for,
+    follow_advice,
     one_line,
 )
 
 __all__ = ["EXIT_CODES", "CliError", "UsageError", "build_parser", "exit_code_for", "main"]
 
-TEMPLATES = ("auto", "deep_research", "report", "slides", "memo", "excel", "app", "landing_page")
+# From the spec (spine/_enums.py is rewritten by `make generate`); a tiny module, cheap to import.
+TEMPLATES = tuple(template.value for template in Template)
 
 
 def _exit_table() -> str:
@@ -42,6 +45,7 @@ environment:
                   never printed.
   SPINE_BASE_URL  the API host (default https://api.getspine.ai)
   SPINE_LOG       debug or info: log each request on stderr
+  SPINE_LEDGER    the run ledger file (default: in the user data folder); 'off' disables
 
 exit codes:
 {_exit_table()}
@@ -54,6 +58,9 @@ examples:
   spine status RUN_ID
   spine dag CANVAS_ID --format mermaid > dag.mmd
   spine tasks CANVAS_ID
+  spine runs list --status running               # runs created on this machine
+  spine runs resume                              # follow every run not yet ended
+  spine batch items.jsonl --out results --concurrency 8
 """
 
 
@@ -120,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url", metavar="URL", help="the API host (default: $SPINE_BASE_URL, then Spine's)"
     )
     common.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="allow a plain http:// API host other than localhost (the key travels unencrypted)",
+    )
+    common.add_argument(
         "--json",
         action="store_true",
         help="print one JSON document on stdout (messages and progress go to stderr)",
@@ -149,11 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="save the run's artifacts into DIR (created if missing)",
     )
 
+    ledger = _Parser(add_help=False)
+    ledger.add_argument(
+        "--ledger",
+        metavar="PATH",
+        help="record the run in this ledger file (default: $SPINE_LEDGER, then the user data "
+        "folder; 'off' records nothing; with --sandbox: off)",
+    )
+
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser(
         "run",
-        parents=[common, quiet, waiting],
+        parents=[common, quiet, waiting, ledger],
         formatter_class=fmt,
         help="create a run, follow it and print its output",
         description=_para(
@@ -201,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--idempotency-key",
         metavar="KEY",
-        help="re-using a key returns the run it created instead of paying for a new one",
+        help="sent as the Idempotency-Key header, so a server that honours it can deduplicate "
+        "(Spine does not document that it does; the sandbox does)",
     )
     run.add_argument(
         "--sandbox",
@@ -229,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     wait = commands.add_parser(
         "wait",
-        parents=[common, quiet, waiting],
+        parents=[common, quiet, waiting, ledger],
         formatter_class=fmt,
         help="wait for a run to end and print its output",
         description=_para(
@@ -275,17 +296,58 @@ def build_parser() -> argparse.ArgumentParser:
         "tasks",
         parents=[common],
         formatter_class=fmt,
-        help="show a canvas's task tree",
+        help="show a canvas's task tree, or one task",
         description=_para(
             "Show the tasks of a canvas as a tree: completed root tasks, then the "
-            "ones still running or failed."
+            "ones still running or failed. With TASK_ID, show that one task and its "
+            "immediate children."
         ),
     )
     tasks.add_argument("canvas_id", metavar="CANVAS_ID")
+    tasks.add_argument(
+        "task_id", metavar="TASK_ID", nargs="?", help="one task of the tree (optional)"
+    )
+
+    check = commands.add_parser(
+        "contract-check",
+        parents=[common],
+        formatter_class=fmt,
+        help="check the live API's answers against the SDK's openapi.yaml",
+        description=_para(
+            "Read a run, its canvas DAG, its task tree and one task (read operations only) "
+            "and check every answer against the openapi.yaml shipped with the SDK: unknown "
+            "fields are warnings; missing required fields, type mismatches and unknown values "
+            "of closed sets are errors (exit 1). Without SPINE_API_KEY it says what it needs "
+            "and exits 0 (skipped). Needs the contract extra: "
+            "pip install 'spine-python[contract]'."
+        ),
+        epilog="The run id comes from RUN_ID or $SPINE_CONTRACT_RUN_ID. Creating a run costs\n"
+        "credits: only with --allow-create (and no run id) does the check create one.",
+    )
+    check.add_argument("run_id", metavar="RUN_ID", nargs="?", help="an existing run to read")
+    check.add_argument(
+        "--allow-create",
+        action="store_true",
+        help="with no run id, create a (paid) run to check, including the create's answer",
+    )
+    check.add_argument(
+        "--record",
+        metavar="DIR",
+        help="save every answer, ids, URLs and secrets replaced, as DIR/<operation>.json",
+    )
+    check.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="check an embedded local sandbox instead (it creates a free run to read)",
+    )
+
+    from spine.ledger._cli import add_commands
+
+    add_commands(commands, parents=[common], formatter=fmt)
 
     commands.add_parser(
         "sandbox",
-        help="serve a local sandbox that behaves like the Spine API (see spine sandbox --help)",
+        help="serve a local sandbox that speaks the Spine API's HTTP (see spine sandbox --help)",
         add_help=False,
     )
     return parser
@@ -295,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error_json(exc: BaseException, code: int) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": type(exc).__name__, "message": one_line(exc)}
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": _cli_text(exc)}
     error["exit_code"] = code
     for attr in ("status_code", "request_id", "run_id", "idempotency_key"):
         value = getattr(exc, attr, None)
@@ -304,6 +366,23 @@ def _error_json(exc: BaseException, code: int) -> dict[str, Any]:
     if getattr(exc, "run_may_exist", False):
         error["run_may_exist"] = True
     return {"error": error}
+
+
+def _cli_text(exc: BaseException) -> str:
+    """The error line; a create that may have reached the server says how to get that run
+    from the shell (the option, not the Python argument)."""
+    key = getattr(exc, "idempotency_key", None)
+    if not getattr(exc, "run_may_exist", False) or not isinstance(key, str):
+        return one_line(exc)
+    describe = getattr(exc, "_describe", None)
+    text = describe() if callable(describe) else ""
+    from spine._redact import redact
+
+    return " ".join(redact(
+        f"{text} The run may have been created on the server (check first; a server that"
+        " honours the key returns the first run, Spine does not document that it does):"
+        f" run the same command again with --idempotency-key {key} added."
+    ).split())
 
 
 def reuse_command(argv: Sequence[str], key: str) -> str:
@@ -330,9 +409,16 @@ def _unfinished_create(args: argparse.Namespace, exc: BaseException | None) -> s
 
 
 def _recovery(args: argparse.Namespace, key: str) -> str:
+    if getattr(args, "sandbox", False):
+        return (
+            f"The run may have been created (idempotency key {key}) in the embedded sandbox,"
+            " which lived only as long as this command: nothing was billed."
+        )
     return (
-        f"The run may have been created (idempotency key {key}). To get it without paying"
-        f" twice, run the same command with that key:\n  {reuse_command(args.argv, key)}"
+        f"The run may have been created (idempotency key {key}); check before creating it"
+        f" again. To send it again, run the same command again with --idempotency-key {key}"
+        " added (a server that honours the key returns the first run; Spine does not document"
+        f" that it does):\n  {reuse_command(args.argv, key)}"
     )
 
 
@@ -342,9 +428,15 @@ def _report(exc: BaseException, args: argparse.Namespace, code: int) -> None:
 
         traceback.print_exception(exc, file=sys.stderr)
     prog = f"spine {args.command}" if getattr(args, "command", None) else "spine"
-    print(f"{prog}: error: {one_line(exc)}", file=sys.stderr, flush=True)
     key = _unfinished_create(args, exc)
-    if key is not None:
+    if key is None:
+        print(f"{prog}: error: {_cli_text(exc)}", file=sys.stderr, flush=True)
+    else:  # spine run: the exact command that gets the run, on a line of its own
+        from spine._redact import redact
+
+        describe = getattr(exc, "_describe", None)
+        text = describe() if callable(describe) else one_line(exc)
+        print(f"{prog}: error: {' '.join(redact(text).split())}", file=sys.stderr, flush=True)
         print(_recovery(args, key), file=sys.stderr, flush=True)
     if getattr(args, "json", False):
         import json
@@ -393,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(parsed)
     except KeyboardInterrupt as exc:
         run_id = getattr(parsed, "current_run_id", None)
-        note = f" Run {run_id} goes on: spine wait {run_id}" if run_id else ""
+        note = f" {follow_advice(parsed, run_id)}" if run_id else ""
         print(f"\nspine: interrupted.{note}", file=sys.stderr, flush=True)
         key = _unfinished_create(parsed, None)
         if key is not None:

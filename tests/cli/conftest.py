@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +29,35 @@ FAST = ("--poll-interval", "0.1")
 """Poll the sandbox often: its runs last RUN_DURATION seconds, not minutes."""
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`spine run` records into the user's ledger by default: the commands these tests start
+    record into a folder of the test session instead (children inherit the environment)."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
+
+
 def spine_command() -> list[str]:
     """The console script installed next to this interpreter (``python -m spine`` if absent)."""
     script = shutil.which("spine", path=str(Path(sys.executable).parent))
     return [script] if script else [sys.executable, "-m", "spine"]
 
 
+_DATA_HOME = tempfile.mkdtemp(prefix="spine-cli-tests-")
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPINE_")}
     env.pop("NO_COLOR", None)
     env["PYTHONIOENCODING"] = "utf-8"
+    # The commands record runs in a ledger by default: in a folder of the tests' own, never
+    # in the user's data folder (a test may still name its own XDG_DATA_HOME or ledger).
+    env["XDG_DATA_HOME"] = _DATA_HOME
     env.update(extra or {})
     return env
 

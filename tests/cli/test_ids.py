@@ -36,7 +36,7 @@ def test_an_id_that_is_not_a_uuid_exits_2_with_nothing_sent(
     result = run_spine(*args, "--json", env=env, cwd=tmp_path)  # type: ignore[arg-type]
     assert result.code == 2, result.stderr
     (line,) = result.error_lines()
-    assert "is not a valid id" in line and "nothing was sent" in line
+    assert "is not a valid id" in line and "nothing was sent" in line.lower()
     assert json.loads(result.stdout)["error"]["exit_code"] == 2
     assert box.requests == []
 

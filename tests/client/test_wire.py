@@ -152,7 +152,7 @@ def test_ids_land_in_exactly_one_escaped_path_segment(
         f" {CANVAS_ID}",
         CANVAS_ID[:-1],
     ):
-        with pytest.raises(spine.InvalidRequestError, match="nothing was sent"):
+        with pytest.raises(spine.InvalidRequestError, match="Nothing was sent"):
             api.call(client.runs.get, bad)
         with pytest.raises(spine.InvalidRequestError):
             api.call(client.canvas.get_task, CANVAS_ID, bad)

@@ -83,7 +83,7 @@ def test_an_id_that_is_not_a_uuid_is_refused_before_sending(
         (client.canvas.get_task, (hostile, UUID)),
         (client.canvas.get_task, (UUID, hostile)),
     ]:
-        with pytest.raises(spine.InvalidRequestError, match="nothing was sent") as info:
+        with pytest.raises(spine.InvalidRequestError, match="Nothing was sent") as info:
             api.call(method, *args)
         assert info.value.request_id is None and info.value.status_code == 400
         assert isinstance(info.value, ValueError)

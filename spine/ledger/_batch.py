@@ -1,0 +1,1046 @@
+"""Batches: many creates, bounded concurrency, one back-off on 429, every run awaited, artifacts
+downloaded, a summary written, and resume after any crash without creating a run twice.
+
+How an invocation decides what to do with each item (the ledger is the memory between
+invocations; items are found by ``(batch, item id)``):
+
+=================  =====================================================================
+latest record      what happens
+=================  =====================================================================
+none, rejected     created (a new Idempotency-Key; ``rejected`` means the server provably
+                   did not act on the last try, so nothing was paid)
+sending            left by a process that died mid-create: marked ``ambiguous``
+ambiguous          listed in the summary and *not* sent again, unless ``resend_ambiguous``:
+                   then re-sent with its original Idempotency-Key (a server that honours
+                   it returns the run it already made)
+running            re-attached and awaited
+terminal           skipped; its artifacts are downloaded if that had not finished
+=================  =====================================================================
+
+Within one invocation a create that gets 429 (or fails before reaching the server: connection
+refused, 503) pauses *every* create of the batch for ``Retry-After`` (else an exponential
+back-off), then is retried with the same key. A failure after the request may have reached
+the server makes the item ``ambiguous``; other errors make it ``rejected``; a 401 stops the
+batch. One process is enough for thousands of items: waiting is I/O on one
+:class:`spine.AsyncSpineClient` (at most 16 requests on the wire), and the service's rate limit
+binds long before the CPU does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from spine import (
+    ArtifactLinkExpiredError,
+    AsyncSpineClient,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    RetryPolicy,
+    ServerError,
+    SpineConnectionError,
+    SpineError,
+    SpineTimeoutError,
+)
+from spine.ledger._errors import LedgerError
+from spine.ledger._fingerprint import describe_request
+from spine.ledger._paths import open_ledger
+from spine.ledger._recorded import AsyncRecordedRuns, _Creation, _Recorder
+from spine.ledger._store import Ledger, RunRecord
+
+if TYPE_CHECKING:
+    from spine import AsyncRunHandle, GetRunResponse
+
+__all__ = [
+    "BatchBusyError",
+    "BatchInputError",
+    "BatchItem",
+    "BatchReport",
+    "BatchUpdate",
+    "ItemOutcome",
+    "arun_batch",
+    "read_items",
+    "run_batch",
+]
+
+SUMMARY = "summary.jsonl"
+LOCK = ".spine-batch.lock"
+_FIELDS = frozenset({"id", "prompt", "template", "blocks", "agent_instructions", "files"})
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_MAX_REPORTED = 20
+
+
+class BatchInputError(InvalidRequestError):
+    """The batch input is invalid (every problem is listed, with line numbers); nothing was
+    sent. It is an :class:`spine.InvalidRequestError`, so also a ``ValueError``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        shown = problems[:_MAX_REPORTED]
+        more = len(problems) - len(shown)
+        text = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+        super().__init__(f"invalid batch input: {text}")
+        self.problems = problems
+
+
+class BatchBusyError(SpineError):
+    """Another process is running the same batch (same output folder) right now."""
+
+
+# ----------------------------------------------------------------------------- items
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One create request of a batch.
+
+    ``files`` are paths (relative ones are resolved against ``base``, FILE's folder on the
+    command line). ``id`` names the item in the ledger, the summary and ``DIR/<id>/``: 1 to
+    128 letters, digits, ``.``, ``_`` or ``-``, starting with a letter or digit; when None it
+    is derived from the item's content (:attr:`item_id`)."""
+
+    prompt: str
+    id: str | None = None
+    template: str = "auto"
+    blocks: tuple[str, ...] | None = None
+    agent_instructions: str | None = None
+    files: tuple[str, ...] = ()
+    base: str | None = None
+    line: int | None = None
+
+    @property
+    def item_id(self) -> str:
+        """``id``, or ``item-`` and 16 hex digits of the SHA-256 of the item's fields as
+        written (stable across runs and machines)."""
+        if self.id is not None:
+            return self.id
+        canonical = {
+            "prompt": self.prompt,
+            "template": self.template,
+            "blocks": list(self.blocks) if self.blocks is not None else None,
+            "agent_instructions": self.agent_instructions,
+            "files": list(self.files),
+        }
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "item-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    def paths(self) -> list[str]:
+        base = self.base or "."
+        return [os.path.normpath(os.path.join(base, f)) for f in self.files]
+
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, base: str | None = None, line: int | None = None
+    ) -> BatchItem:
+        """An item from one JSON object; raises :class:`BatchInputError` on a problem."""
+        problems = _check_mapping(data, line, base)
+        if problems:
+            raise BatchInputError(problems)
+        return _item(data, base, line)
+
+
+def _where(line: int | None) -> str:
+    return f"line {line}" if line is not None else "item"
+
+
+def _check_mapping(data: object, line: int | None, base: str | None) -> list[str]:
+    at = _where(line)
+    if not isinstance(data, Mapping):
+        return [f"{at}: expected a JSON object, got {type(data).__name__}"]
+    problems: list[str] = []
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        problems.append(
+            f"{at}: unknown field(s) {', '.join(map(repr, unknown))} (expected {sorted(_FIELDS)})"
+        )
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        problems.append(f"{at}: 'prompt' is required and must be a non-empty string")
+    for name in ("template", "agent_instructions"):
+        value = data.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            problems.append(f"{at}: {name!r} must be a non-empty string")
+    blocks = data.get("blocks")
+    if blocks is not None and (
+        not isinstance(blocks, list)
+        or not blocks
+        or not all(isinstance(b, str) and b.strip() for b in blocks)
+    ):
+        problems.append(f"{at}: 'blocks' must be a non-empty list of block-type strings")
+    item_id = data.get("id")
+    if item_id is not None and (not isinstance(item_id, str) or not _ID_RE.fullmatch(item_id)):
+        problems.append(
+            f"{at}: 'id' must be 1-128 letters, digits, '.', '_' or '-' starting with a letter"
+            f" or digit, got {item_id!r}"
+        )
+    files = data.get("files")
+    if files is not None:
+        if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+            problems.append(f"{at}: 'files' must be a list of paths")
+        else:
+            for name in files:
+                path = os.path.join(base or ".", name)
+                if not os.path.exists(path):
+                    problems.append(f"{at}: file {name!r} not found (looked at {path})")
+                elif os.path.isdir(path):
+                    problems.append(f"{at}: file {name!r} is a directory")
+                elif not os.access(path, os.R_OK):
+                    problems.append(f"{at}: file {name!r} is not readable")
+    return problems
+
+
+def _item(data: Mapping[str, Any], base: str | None, line: int | None) -> BatchItem:
+    blocks = data.get("blocks")
+    return BatchItem(
+        prompt=data["prompt"],
+        id=data.get("id"),
+        template=data.get("template") or "auto",
+        blocks=tuple(blocks) if blocks is not None else None,
+        agent_instructions=data.get("agent_instructions"),
+        files=tuple(data.get("files") or ()),
+        base=base,
+        line=line,
+    )
+
+
+def read_items(path: str | os.PathLike[str]) -> list[BatchItem]:
+    """Read and check a JSON Lines batch file: one object per line (blank lines and lines
+    starting with ``#`` are skipped) with ``prompt`` (required), ``template``, ``blocks`` (a
+    list), ``agent_instructions``, ``files`` (paths relative to the file's folder) and ``id``.
+
+    Every line is checked before anything is sent; all problems are raised together as
+    :class:`BatchInputError` (duplicate ids included). ``OSError`` when the file cannot be
+    read."""
+    source = Path(path)
+    base = str(source.parent)
+    items: list[BatchItem] = []
+    problems: list[str] = []
+    with source.open("r", encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            stripped = text.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            try:
+                data = json.loads(stripped)
+            except ValueError as exc:
+                problems.append(f"line {number}: not valid JSON ({exc})")
+                continue
+            found = _check_mapping(data, number, base)
+            if found:
+                problems += found
+                continue
+            items.append(_item(data, base, number))
+    problems += _duplicates(items)
+    if problems:
+        raise BatchInputError(problems)
+    return items
+
+
+def _duplicates(items: list[BatchItem]) -> list[str]:
+    seen: dict[str, BatchItem] = {}
+    problems: list[str] = []
+    for item in items:
+        key = item.item_id.casefold()  # DIR/<id>/ must differ on case-insensitive disks too
+        first = seen.get(key)
+        if first is None:
+            seen[key] = item
+            continue
+        how = "the same id" if item.id is not None else "the same content (give them ids)"
+        problems.append(
+            f"{_where(item.line)}: {how} as {_where(first.line)} ({item.item_id!r})"
+        )
+    return problems
+
+
+def _normalise(items: Iterable[BatchItem | Mapping[str, Any]] | str | os.PathLike[str]) -> list[
+    BatchItem
+]:
+    if isinstance(items, str | os.PathLike):
+        return read_items(items)
+    result: list[BatchItem] = []
+    problems: list[str] = []
+    for index, entry in enumerate(items, start=1):
+        if isinstance(entry, BatchItem):
+            result.append(entry if entry.line is not None else _with_line(entry, index))
+            continue
+        found = _check_mapping(entry, index, None)
+        if found:
+            problems += found
+        else:
+            assert isinstance(entry, Mapping)
+            result.append(_item(entry, None, index))
+    problems += _duplicates(result)
+    if problems:
+        raise BatchInputError(problems)
+    return result
+
+
+def _with_line(item: BatchItem, line: int) -> BatchItem:
+    from dataclasses import replace
+
+    return replace(item, line=line)
+
+
+# ----------------------------------------------------------------------------- outcomes
+
+
+@dataclass
+class ItemOutcome:
+    """One line of ``summary.jsonl``.
+
+    ``status``: the run's terminal status (``completed``, ``partial``, ``failed``); ``running``
+    when the batch stopped waiting first; ``ambiguous`` (the create may have made a run: see
+    ``idempotency_key``), ``rejected`` (the API refused it; ``error`` says why) or
+    ``not_started``. ``artifacts`` are paths relative to the output folder."""
+
+    id: str
+    run_id: str | None
+    status: str
+    credits_consumed: int | None = None
+    duration_ms: int | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)
+    idempotency_key: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "run_id": self.run_id,
+            "status": self.status,
+            "credits_consumed": self.credits_consumed,
+            "duration_ms": self.duration_ms,
+            "errors": self.errors,
+            "artifacts": self.artifacts,
+        }
+        if self.idempotency_key is not None:
+            data["idempotency_key"] = self.idempotency_key
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+
+@dataclass
+class BatchUpdate:
+    """What the live display draws: counts per state, credits so far, and the item that just
+    changed (``item_id``, ``state``, ``detail``), if any."""
+
+    counts: dict[str, int]
+    credits: int
+    total: int
+    elapsed: float
+    item_id: str | None = None
+    state: str | None = None
+    detail: str | None = None
+
+
+#: Exit statuses of ``spine batch``, the first that applies (``docs/cli.md``).
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_FAILED, EXIT_TIMEOUT, EXIT_API, EXIT_DOWNLOAD = (
+    0, 1, 3, 4, 5, 7, 9,
+)
+
+
+@dataclass
+class BatchReport:
+    """What a batch did. ``counts`` maps each summary status to its number of items;
+    ``attention`` holds the outcomes that are not ``completed`` (at most the first 1,000);
+    ``summary_path`` is ``DIR/summary.jsonl``."""
+
+    total: int
+    counts: dict[str, int]
+    credits: int
+    summary_path: Path
+    out: Path
+    attention: list[ItemOutcome]
+    download_errors: int
+    ledger_path: str | None
+    elapsed: float
+    pauses: list[float] = field(default_factory=list)
+    """Each pause of the whole batch after a 429 or an unreachable server, in seconds."""
+
+    @property
+    def exit_code(self) -> int:
+        """5 when some run was still going when the batch stopped waiting; else 4 when some
+        failed; else 7 when the API refused some create; else 1 when some create is
+        ambiguous (check, then ``--resend-ambiguous``) or never started; else 9 when
+        artifacts could not be saved; else 3 when some ended partial; else 0."""
+        c = self.counts
+        if c.get("running"):
+            return EXIT_TIMEOUT
+        if c.get("failed"):
+            return EXIT_FAILED
+        if c.get("rejected"):
+            return EXIT_API
+        if c.get("ambiguous") or c.get("not_started"):
+            return EXIT_ERROR
+        if self.download_errors:
+            return EXIT_DOWNLOAD
+        if c.get("partial"):
+            return EXIT_PARTIAL
+        return EXIT_OK
+
+    def table(self) -> str:
+        """The plain-text table printed on stderr at the end of ``spine batch``."""
+        order = ("completed", "partial", "failed", "running", "ambiguous", "rejected",
+                 "not_started")
+        lines = [f"Batch: {self.total} items in {_elapsed(self.elapsed)}, "
+                 f"{self.credits} credits; summary in {self.summary_path}"]
+        rows = [(s, self.counts[s]) for s in order if self.counts.get(s)]
+        rows += [(s, n) for s, n in sorted(self.counts.items()) if s not in order and n]
+        width = max((len(s) for s, _ in rows), default=6)
+        lines += [f"  {s:<{width}}  {n:>7}" for s, n in rows]
+        if self.download_errors:
+            lines.append(f"  {'downloads failed':<{width}}  {self.download_errors:>7}")
+        if self.pauses:
+            lines.append(f"  paused {len(self.pauses)} time(s), {sum(self.pauses):.0f} s in all,"
+                         " for the API's rate limit or an unreachable server")
+        if self.attention:
+            lines.append("")
+            idw = max(len("item"), *(len(o.id) for o in self.attention[:_MAX_REPORTED]))
+            lines.append(f"  {'item':<{idw}}  {'status':<10}  {'run id':<36}  detail")
+            for o in self.attention[:_MAX_REPORTED]:
+                detail = o.error or "; ".join(e.get("error", "") for e in o.errors) or ""
+                if o.status == "ambiguous" and o.idempotency_key:
+                    detail = f"Idempotency-Key {o.idempotency_key}; {detail}"
+                lines.append(
+                    f"  {o.id:<{idw}}  {o.status:<10}  {o.run_id or '-':<36}  "
+                    f"{_one_line(detail)[:120]}"
+                )
+            more = sum(n for s, n in self.counts.items() if s != "completed") - _MAX_REPORTED
+            if more > 0:
+                lines.append(f"  ... and {more} more in {self.summary_path}")
+        return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def _elapsed(seconds: float) -> str:
+    total = int(seconds)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+# ----------------------------------------------------------------------------- pacing
+
+
+class RateGate:
+    """The batch's one back-off: when a create hits 429 (or cannot reach the server), every
+    create waits until the gate opens again. Pure state plus an ``await``-able ``wait``."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Any],
+        *,
+        base: float = 1.0,
+        cap: float = 60.0,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self.until = 0.0
+        self.base = base
+        self.cap = cap
+        self.failures = 0  # consecutive failures that paused the gate
+        self.pauses: list[float] = []  # the pauses taken, in seconds (for reports and tests)
+        self._napping: asyncio.Future[None] | None = None
+
+    def delay_for(self, retry_after: float | None) -> float:
+        """Seconds to pause: ``Retry-After`` when the server gave one, else exponential back-off
+        from ``base`` doubling to ``cap``, with ±10 % jitter."""
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.cap * 10)
+        step = min(self.base * 2.0 ** max(self.failures - 1, 0), self.cap)
+        return float(step * random.uniform(0.9, 1.1))
+
+    def pause(self, retry_after: float | None) -> None:
+        self.failures += 1
+        until = self._clock() + self.delay_for(retry_after)
+        if until > self.until:
+            self.until = until
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    async def wait(self) -> None:
+        """Return once the gate is open. Every create waiting meanwhile shares one pause."""
+        while True:
+            left = self.until - self._clock()
+            if left <= 0:
+                return
+            if self._napping is None:
+                self._napping = asyncio.ensure_future(self._nap(left))
+            await asyncio.shield(self._napping)
+
+    async def _nap(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        try:
+            await self._sleep(seconds)
+        finally:
+            self._napping = None
+
+
+class _Abort(Exception):
+    """Stops the whole batch (bad key, broken ledger, the server unreachable for too long)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+# ----------------------------------------------------------------------------- the runner
+
+
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """An exclusive lock on ``out/.spine-batch.lock`` (released by the OS if the process dies,
+    ``kill -9`` included), so two processes never run the same batch at once."""
+    path = out / LOCK
+    handle = open(path, "a+b")  # noqa: SIM115 - held for the whole batch
+    try:
+        try:
+            if os.name == "nt":  # pragma: no cover - exercised on Windows only
+                import msvcrt
+
+                msvcrt.locking(  # type: ignore[attr-defined,unused-ignore]
+                    handle.fileno(), msvcrt.LK_NBLCK, 1  # type: ignore[attr-defined,unused-ignore]
+                )
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise BatchBusyError(
+                f"Another process is running the batch in {out} (it holds {path}); wait for it"
+                " to finish, or use another --out folder."
+            ) from None
+        yield
+    finally:
+        handle.close()
+
+
+class _Batch:
+    def __init__(
+        self,
+        client: AsyncSpineClient,
+        items: list[BatchItem],
+        *,
+        out: Path,
+        ledger: Ledger,
+        batch: str,
+        concurrency: int,
+        timeout: float | None,
+        resend_ambiguous: bool,
+        poll_interval: float,
+        max_poll_interval: float,
+        download: bool,
+        on_update: Callable[[BatchUpdate], object] | None,
+        sleep: Callable[[float], Any],
+        clock: Callable[[], float],
+        max_unreachable: int,
+    ) -> None:
+        self.client = client
+        self.items = items
+        self.out = out
+        self.ledger = ledger
+        self.batch = batch
+        self.concurrency = concurrency
+        self.resend_ambiguous = resend_ambiguous
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.download = download
+        self.on_update = on_update
+        self.clock = clock
+        self.started = clock()
+        self.deadline = None if timeout is None else self.started + timeout
+        self.gate = RateGate(clock, sleep)
+        self.max_unreachable = max_unreachable
+        self.runs = AsyncRecordedRuns(client, ledger, None)
+        self.recorder = _Recorder(ledger)
+        self.counts: dict[str, int] = {"waiting": 0, "creating": 0, "running": 0}
+        self.credits = 0
+        self.download_errors: dict[str, str] = {}
+        self.downloads = asyncio.Semaphore(concurrency)
+        # One plain client for every download (it never carries the API key): a client per
+        # download would build a TLS context each time, about 40 ms of CPU.
+        self.http: httpx.AsyncClient | None = None
+        self.seq = {item.item_id: index for index, item in enumerate(items)}
+
+    # -- display ---------------------------------------------------------------------------
+
+    def _move(self, item_id: str, old: str | None, new: str, detail: str | None = None) -> None:
+        if old is not None:
+            self.counts[old] = self.counts.get(old, 0) - 1
+        self.counts[new] = self.counts.get(new, 0) + 1
+        self._emit(item_id, new, detail)
+
+    def _emit(self, item_id: str | None = None, state: str | None = None,
+              detail: str | None = None) -> None:
+        if self.on_update is not None:
+            self.on_update(
+                BatchUpdate(
+                    counts=dict(self.counts),
+                    credits=self.credits,
+                    total=len(self.items),
+                    elapsed=self.clock() - self.started,
+                    item_id=item_id,
+                    state=state,
+                    detail=detail,
+                )
+            )
+
+    def _remaining(self) -> float | None:
+        return None if self.deadline is None else max(self.deadline - self.clock(), 0.0)
+
+    # -- plan ------------------------------------------------------------------------------
+
+    def plan(self) -> tuple[list[tuple[BatchItem, RunRecord | None]], list[tuple[BatchItem,
+                                                                              RunRecord]]]:
+        known = self.ledger.batch_items(self.batch)
+        orphans = [r.id for r in known.values() if r.state == "sending"]
+        if orphans:
+            # We hold the batch lock: whoever sent these is gone.
+            self.ledger.mark_orphans_ambiguous(orphans)
+            known = self.ledger.batch_items(self.batch)
+        to_create: list[tuple[BatchItem, RunRecord | None]] = []
+        to_follow: list[tuple[BatchItem, RunRecord]] = []
+        for item in self.items:
+            rec = known.get(item.item_id)
+            if rec is None or rec.state == "rejected":
+                to_create.append((item, None))
+                self.counts["waiting"] += 1
+            elif rec.state == "ambiguous":
+                if self.resend_ambiguous and rec.idempotency_key:
+                    to_create.append((item, rec))
+                    self.counts["waiting"] += 1
+                else:
+                    self.counts["ambiguous"] = self.counts.get("ambiguous", 0) + 1
+            elif rec.state == "running" and rec.run_id:
+                to_follow.append((item, rec))
+                self.counts["running"] += 1
+            elif rec.is_terminal:
+                if self.download and rec.downloaded_at is None and rec.state != "failed":
+                    to_follow.append((item, rec))  # polled once for fresh links, then saved
+                    self.counts["running"] += 1
+                else:
+                    self.credits += rec.credits or 0
+                    self.counts[rec.state] = self.counts.get(rec.state, 0) + 1
+            else:  # pragma: no cover - every state is handled above
+                to_create.append((item, None))
+                self.counts["waiting"] += 1
+        return to_create, to_follow
+
+    # -- create ----------------------------------------------------------------------------
+
+    async def create(self, item: BatchItem, previous: RunRecord | None,
+                     group: asyncio.TaskGroup) -> None:
+        item_id = item.item_id
+        creation = _Creation(
+            self.ledger,
+            self.runs.host,
+            item.prompt,
+            template=item.template,
+            blocks=list(item.blocks) if item.blocks is not None else None,
+            agent_instructions=item.agent_instructions,
+            webhook_url=None,
+            files=item.paths() or None,
+            idempotency_key=previous.idempotency_key if previous is not None else None,
+            label=None,
+            batch=self.batch,
+            item_id=item_id,
+            item_seq=self.seq[item_id],
+            row=previous.id if previous is not None else None,
+        )
+        if previous is not None and previous.fingerprint is not None:
+            current = await asyncio.to_thread(_fingerprint_of, item)
+            if current != previous.fingerprint:
+                self._move(item_id, "waiting", "ambiguous",
+                           "changed since its create was sent; not re-sent (the same key with "
+                           "other content would be refused)")
+                return
+        moved = False
+        while True:
+            await self.gate.wait()
+            if self.deadline is not None and self.clock() >= self.deadline:
+                self._move(item_id, "creating" if moved else "waiting", "not_started")
+                return
+            if not moved:
+                self._move(item_id, "waiting", "creating")
+                moved = True
+            try:
+                await self.runs._begin(creation)
+            except LedgerError as exc:
+                raise _Abort(exc) from exc
+            try:
+                handle = await self.client.runs.create(creation.prompt, **creation.kwargs)
+            except AuthenticationError as exc:
+                creation.failed(exc)
+                raise _Abort(exc) from exc
+            except (RateLimitError, SpineConnectionError, ServerError, SpineTimeoutError) as exc:
+                creation.failed(exc)
+                if exc.run_may_exist:
+                    self._move(item_id, "creating", "ambiguous", str(exc))
+                    return
+                # The server did not act on it: pause every create, then send it again.
+                retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
+                self.gate.pause(retry_after)
+                unreachable = not isinstance(exc, RateLimitError)
+                if unreachable and self.gate.failures > self.max_unreachable:
+                    raise _Abort(exc) from exc
+                continue  # the same row and Idempotency-Key are sent again
+            except SpineError as exc:
+                creation.failed(exc)
+                state = "ambiguous" if exc.run_may_exist else "rejected"
+                self._move(item_id, "creating", state, str(exc))
+                return
+            except BaseException as exc:
+                creation.failed(exc)
+                raise
+            self.gate.succeeded()
+            creation.created(handle.run_id, handle.canvas_id)
+            self._move(item_id, "creating", "running")
+            group.create_task(self.follow(item, handle))
+            return
+
+    # -- follow ----------------------------------------------------------------------------
+
+    async def follow_record(self, item: BatchItem, rec: RunRecord) -> None:
+        assert rec.run_id is not None
+        handle = self.client.runs.attach(rec.run_id)
+        await self.follow(item, handle)
+
+    async def follow(self, item: BatchItem, handle: AsyncRunHandle) -> None:
+        item_id = item.item_id
+        try:
+            run = await handle.wait_for_terminal(
+                timeout=self._remaining(),
+                poll_interval=self.poll_interval,
+                max_poll_interval=self.max_poll_interval,
+            )
+        except SpineTimeoutError:
+            self.recorder.observe(handle.last)
+            self._move(item_id, "running", "running", "still running when the batch stopped")
+            return
+        except NotFoundError as exc:
+            self._move(item_id, "running", "lost", str(exc))
+            return
+        self.recorder.observe(run)
+        credits = run.metadata.credits_consumed if run.metadata is not None else 0
+        status = str(run.status)
+        if self.download and run.result is not None and run.result.artifacts:
+            await self.save(item_id, run)
+        elif self.download:
+            self.recorder.safely(
+                f"Could not record the downloads of run {run.run_id}",
+                lambda led: led.record_artifacts(run.run_id, []),
+            )
+        self.credits += credits or 0
+        self._move(item_id, "running", status, run.run_id)
+
+    async def save(self, item_id: str, run: GetRunResponse) -> None:
+        folder = self.out / item_id
+        # A process killed mid-download leaves its temporary files (.spine-*.part) behind.
+        for stale in folder.glob(".spine-*.part") if folder.is_dir() else ():
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        async with self.downloads:
+            for attempt in (1, 2):
+                assert run.result is not None
+                if self.http is None:
+                    self.http = httpx.AsyncClient(
+                        follow_redirects=False,  # the SDK follows them itself, checked
+                        timeout=httpx.Timeout(60.0, connect=10.0),
+                        limits=httpx.Limits(max_connections=self.concurrency * 4),
+                    )
+                try:
+                    paths = await run.result.adownload_all(folder, http_client=self.http)
+                except ArtifactLinkExpiredError as exc:
+                    if attempt == 2:
+                        self.download_errors[item_id] = str(exc)
+                        return
+                    try:
+                        run = await self.client.runs.get(run.run_id)  # fresh links
+                    except SpineError as again:
+                        self.download_errors[item_id] = str(again)
+                        return
+                    if run.result is None:
+                        self.download_errors[item_id] = str(exc)
+                        return
+                    continue
+                except (SpineError, OSError) as exc:
+                    self.download_errors[item_id] = str(exc)
+                    return
+                assert run.result is not None
+                saved = list(zip(run.result.artifacts, paths, strict=True))
+                run_id = run.run_id
+                self.recorder.safely(
+                    f"Artifacts of run {run_id} were saved but not recorded",
+                    lambda led, run_id=run_id, saved=saved: led.record_artifacts(  # type: ignore[misc]
+                        run_id, saved
+                    ),
+                )
+                return
+
+    # -- the whole batch --------------------------------------------------------------------
+
+    async def run(self) -> BaseException | None:
+        to_create, to_follow = self.plan()
+        self._emit()
+        queue: asyncio.Queue[tuple[BatchItem, RunRecord | None]] = asyncio.Queue()
+        for entry in to_create:
+            queue.put_nowait(entry)
+
+        async def creator(group: asyncio.TaskGroup) -> None:
+            while True:
+                try:
+                    item, previous = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                await self.create(item, previous, group)
+
+        stopped: list[BaseException] = []
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                stack.push_async_callback(self._close_http)
+                await self._run_all(to_create, to_follow, queue, creator)
+        except* _Abort as aborted:
+            first = aborted.exceptions[0]
+            assert isinstance(first, _Abort)
+            stopped.append(first.cause)
+        return stopped[0] if stopped else None
+
+    async def _close_http(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+            self.http = None
+
+    async def _run_all(
+        self,
+        to_create: list[tuple[BatchItem, RunRecord | None]],
+        to_follow: list[tuple[BatchItem, RunRecord]],
+        queue: asyncio.Queue[tuple[BatchItem, RunRecord | None]],
+        creator: Callable[[asyncio.TaskGroup], Any],
+    ) -> None:
+        async with asyncio.TaskGroup() as group:
+            for item, rec in to_follow:
+                group.create_task(self.follow_record(item, rec))
+            for _ in range(max(1, min(self.concurrency, len(to_create)))):
+                group.create_task(creator(group))
+
+    # -- summary ----------------------------------------------------------------------------
+
+    def outcome(self, item: BatchItem, rec: RunRecord | None) -> ItemOutcome:
+        item_id = item.item_id
+        if rec is None:
+            return ItemOutcome(item_id, None, "not_started")
+        status = rec.state
+        if status == "sending":  # pragma: no cover - only if the batch was aborted mid-create
+            status = "ambiguous"
+        artifacts = []
+        for art in rec.artifacts:
+            try:
+                artifacts.append(os.path.relpath(art.path, self.out))
+            except ValueError:  # pragma: no cover - another drive on Windows
+                artifacts.append(art.path)
+        error = rec.error if status in ("ambiguous", "rejected") else None
+        if item_id in self.download_errors:
+            error = f"artifacts not saved: {self.download_errors[item_id]}"
+        return ItemOutcome(
+            id=item_id,
+            run_id=rec.run_id,
+            status=status,
+            credits_consumed=rec.credits,
+            duration_ms=rec.duration_ms,
+            errors=rec.errors,
+            artifacts=artifacts,
+            idempotency_key=rec.idempotency_key if status == "ambiguous" else None,
+            error=error,
+        )
+
+    def write_summary(self) -> tuple[dict[str, int], int, list[ItemOutcome]]:
+        known = self.ledger.batch_items(self.batch)
+        path = self.out / SUMMARY
+        tmp = self.out / f".{SUMMARY}.{os.getpid()}.tmp"
+        counts: dict[str, int] = {}
+        credits = 0
+        attention: list[ItemOutcome] = []
+        with tmp.open("w", encoding="utf-8") as handle:
+            for item in self.items:
+                rec = known.get(item.item_id)
+                if rec is not None and rec.downloaded_at is not None:
+                    rec = self.ledger.row(rec.id)  # with its artifacts
+                outcome = self.outcome(item, rec)
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                credits += outcome.credits_consumed or 0
+                needs_look = outcome.status != "completed" or outcome.error
+                if needs_look and len(attention) < 1000:
+                    attention.append(outcome)
+                handle.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        return counts, credits, attention
+
+
+def _prepare(out: str | os.PathLike[str]) -> tuple[Path, str]:
+    """Create the output folder; the batch's default name is its absolute path."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder, f"dir:{folder.resolve()}"
+
+
+def _fingerprint_of(item: BatchItem) -> str:
+    from spine.ledger._fingerprint import split_files
+
+    _, fingerprint = describe_request(
+        item.prompt,
+        template=item.template,
+        blocks=list(item.blocks) if item.blocks is not None else None,
+        agent_instructions=item.agent_instructions,
+        webhook_url=None,
+        files=split_files(item.paths() or None),
+    )
+    return fingerprint
+
+
+async def arun_batch(
+    client: AsyncSpineClient,
+    items: Iterable[BatchItem | Mapping[str, Any]] | str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str],
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    concurrency: int = 8,
+    timeout: float | None = None,
+    resend_ambiguous: bool = False,
+    poll_interval: float = 2.0,
+    max_poll_interval: float = 30.0,
+    download: bool = True,
+    name: str | None = None,
+    on_update: Callable[[BatchUpdate], object] | None = None,
+    sleep: Callable[[float], Any] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    max_unreachable: int = 8,
+) -> BatchReport:
+    """Create a run per item, wait for them all, download artifacts, write the summary.
+
+    Args:
+        client: the :class:`spine.AsyncSpineClient` to use. For a back-off of the whole batch
+            at the first 429, give it ``retry_policy=RetryPolicy(max_retries=0)`` (what
+            :func:`run_batch` and ``spine batch`` do): with retries on, each create first
+            retries on its own.
+        items: :class:`BatchItem` objects or mappings with the JSONL fields, or the path of a
+            JSON Lines file (:func:`read_items`). Every item is checked before anything is
+            sent (:class:`BatchInputError`).
+        out: the output folder: ``out/<item id>/`` receives each item's artifacts and
+            ``out/summary.jsonl`` one line per item, in input order (:class:`ItemOutcome`).
+        ledger: a :class:`Ledger`, a path, ``"off"`` or None (``SPINE_LEDGER``, then the
+            default file). With ``off`` a temporary in-memory ledger is used: the batch
+            works, but cannot be resumed after a crash.
+        concurrency: creates (and downloads) in flight at once (default 8). Every created
+            run is awaited concurrently whatever this is.
+        timeout: seconds for the whole batch (default: none). Runs still going then are
+            reported ``running``; running the batch again picks them up.
+        resend_ambiguous: re-send creates recorded as ambiguous, with their original
+            Idempotency-Key (default: list them in the summary and leave them).
+        poll_interval, max_poll_interval: the polling schedule of each run, in seconds.
+        download: save artifacts (default True).
+        name: the batch's name in the ledger (default: the output folder's absolute path);
+            running again with the same name resumes it.
+        on_update: called with a :class:`BatchUpdate` whenever an item changes state.
+        sleep, clock: injectable for tests (the back-off uses them).
+        max_unreachable: consecutive creates that cannot reach the server before the batch
+            stops (with the last error).
+
+    Returns a :class:`BatchReport`. Raises :class:`BatchInputError` for bad items,
+    :class:`BatchBusyError` when another process runs this batch, :class:`LedgerError` when
+    the ledger cannot be used, and the SDK's error when the batch had to stop (a 401, the
+    server unreachable): the summary is written first in that case too.
+    """
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
+    if timeout is not None and not timeout >= 0:
+        raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
+    batch_items = _normalise(items)
+    folder, default_name = _prepare(out)
+    opened = open_ledger(ledger)
+    own = opened is None or not isinstance(ledger, Ledger)
+    if opened is None:
+        opened = Ledger(":memory:")
+    try:
+        with _locked(folder):
+            runner = _Batch(
+                client,
+                batch_items,
+                out=folder,
+                ledger=opened,
+                batch=name or default_name,
+                concurrency=concurrency,
+                timeout=timeout,
+                resend_ambiguous=resend_ambiguous,
+                poll_interval=poll_interval,
+                max_poll_interval=max_poll_interval,
+                download=download,
+                on_update=on_update,
+                sleep=sleep,
+                clock=clock,
+                max_unreachable=max_unreachable,
+            )
+            stopped = await runner.run()
+            counts, credits, attention = runner.write_summary()
+            report = BatchReport(
+                total=len(batch_items),
+                counts=counts,
+                credits=credits,
+                summary_path=folder / SUMMARY,
+                out=folder,
+                attention=attention,
+                download_errors=len(runner.download_errors),
+                ledger_path=None if opened.path == ":memory:" else opened.path,
+                elapsed=clock() - runner.started,
+                pauses=list(runner.gate.pauses),
+            )
+            if stopped is not None:
+                stopped.batch_report = report  # type: ignore[attr-defined]
+                raise stopped
+            return report
+    finally:
+        if own:
+            opened.close()
+
+
+def run_batch(
+    items: Iterable[BatchItem | Mapping[str, Any]] | str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str],
+    api_key: str | None = None,
+    base_url: str | None = None,
+    **options: Any,
+) -> BatchReport:
+    """The synchronous form of :func:`arun_batch`: runs it in a new event loop with its own
+    :class:`spine.AsyncSpineClient` (``api_key`` and ``base_url`` default to
+    ``SPINE_API_KEY`` and ``SPINE_BASE_URL``; creates are not retried one by one, so a 429
+    pauses the whole batch). ``options`` are those of :func:`arun_batch`."""
+
+    async def main() -> BatchReport:
+        async with AsyncSpineClient(
+            api_key=api_key, base_url=base_url, retry_policy=RetryPolicy(max_retries=0)
+        ) as client:
+            return await arun_batch(client, items, out=out, **options)
+
+    return asyncio.run(main())

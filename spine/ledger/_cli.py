@@ -1,0 +1,522 @@
+"""``spine runs list|show|resume`` and ``spine batch``: argument definitions and commands.
+
+:func:`add_commands` adds the subcommands to the ``spine`` parser; each ``cmd_*`` takes the
+parsed arguments and returns the exit status, raising the SDK's errors for the command line
+to report (a :class:`LedgerError` is exit 1, bad batch input exit 2, see ``docs/cli.md``).
+Results go to stdout (a table, or one JSON document with ``--json``), everything else to
+stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TextIO
+
+__all__ = [
+    "COMMANDS",
+    "add_commands",
+    "cmd_batch",
+    "cmd_runs_list",
+    "cmd_runs_resume",
+    "cmd_runs_show",
+    "parse_since",
+]
+
+_SANDBOX_POLL = (0.2, 1.0)
+_POLL = (2.0, 30.0)
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+def parse_since(text: str, *, now: float | None = None) -> float:
+    """``--since``: ``30m``, ``2h``, ``3d``, ``1w`` ago, or an ISO date or date-time (local
+    time unless it carries an offset). Returns seconds since the epoch."""
+    now = time.time() if now is None else now
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if match:
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+        return now - float(match.group(1)) * unit
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a time: {text!r} (use 30m, 2h, 3d, 1w, or a date such as 2026-05-01)"
+        ) from None
+    return when.timestamp()
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float | None:
+    if text.strip().lower() in ("none", "inf", "never"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _seconds(text)
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+_STATES = ("sending", "ambiguous", "rejected", "running", "completed", "partial", "failed")
+
+LEDGER_HELP = (
+    "the run ledger file (default: $SPINE_LEDGER, then the user data folder; 'off' disables)"
+)
+
+
+def add_commands(
+    commands: Any, *, parents: list[argparse.ArgumentParser], formatter: type | None = None
+) -> None:
+    """Add ``runs`` and ``batch`` to the ``spine`` subparsers. ``parents`` give the options
+    every API command shares (``--debug``, ``--base-url``, ``--json``)."""
+    fmt = formatter or argparse.RawDescriptionHelpFormatter
+    ledger = argparse.ArgumentParser(add_help=False)
+    ledger.add_argument("--ledger", metavar="PATH", help=LEDGER_HELP)
+
+    runs = commands.add_parser(
+        "runs",
+        formatter_class=fmt,
+        help="find runs created on this machine later (list, show, resume)",
+        description=(
+            "The run ledger: every run this machine created or followed, kept in a local\n"
+            "SQLite file (see docs/runs.md). Spine has no endpoint that lists runs."
+        ),
+    )
+    sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    listing = sub.add_parser(
+        "list", parents=[*parents, ledger], formatter_class=fmt,
+        help="list recorded runs, newest first",
+        description="List the runs in the ledger, newest first.",
+    )
+    listing.add_argument("--status", action="append", choices=_STATES, metavar="S",
+                         help=f"only runs in this state (repeatable): {', '.join(_STATES)}")
+    listing.add_argument("--since", type=parse_since, metavar="T",
+                         help="only runs created since T: 30m, 2h, 3d, 1w or a date")
+    listing.add_argument("--limit", type=_count, metavar="N", help="at most N runs")
+
+    show = sub.add_parser(
+        "show", parents=[*parents, ledger], formatter_class=fmt,
+        help="show one recorded run (canvas link, artifacts, key)",
+        description="Show everything the ledger knows about one run: its ids, state, request,"
+        "\ncanvas link, errors and the paths of its downloaded artifacts.",
+    )
+    show.add_argument("ref", metavar="ID",
+                      help="a run id (or its first characters), an Idempotency-Key or a row")
+
+    resume = sub.add_parser(
+        "resume", parents=[*parents, ledger], formatter_class=fmt,
+        help="follow every recorded run that has not ended, and record how it ends",
+        description="Re-attach every run of this API host that the ledger has not seen end,\n"
+        "follow them with a live display and record their outcome. Creates that may\n"
+        "have made a run (ambiguous) are listed with their Idempotency-Key.",
+    )
+    resume.add_argument("--timeout", type=_seconds, default=None, metavar="S",
+                        help="stop after S seconds (default: until every run ends)")
+    resume.add_argument("--poll-interval", type=_positive, metavar="S",
+                        help="first interval between polls, doubling to 30 s (default 2)")
+    resume.add_argument("-q", "--quiet", action="store_true", help="no live display")
+
+    batch = commands.add_parser(
+        "batch",
+        parents=[*parents, ledger],
+        formatter_class=fmt,
+        help="create a run per line of a JSON Lines file, wait for all, save the artifacts",
+        description=(
+            "Create a run for every item of FILE (JSON Lines: prompt, template, blocks,\n"
+            "agent_instructions, files, id), wait for all, download each item's artifacts\n"
+            "into DIR/<id>/ and write DIR/summary.jsonl. Run the same command again after\n"
+            "any interruption: it continues where it stopped and creates nothing twice."
+        ),
+        epilog=(
+            "exit status: 0 every item completed; 5 some run still going when --timeout\n"
+            "passed; 4 some failed; 7 the API refused some create; 1 some create is\n"
+            "ambiguous (see --resend-ambiguous) or the batch stopped; 9 artifacts not saved;\n"
+            "3 some ended partial; 2 bad input (nothing sent)."
+        ),
+    )
+    batch.add_argument("file", metavar="FILE", help="the JSON Lines file of items")
+    batch.add_argument("--out", required=True, metavar="DIR",
+                       help="where artifacts and summary.jsonl go (created if missing)")
+    batch.add_argument("--concurrency", type=_count, default=8, metavar="N",
+                       help="creates and downloads in flight at once (default 8)")
+    batch.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                       help="stop waiting after SECONDS (default: until every run ends); "
+                       "running the command again picks up the runs still going")
+    batch.add_argument("--poll-interval", type=_positive, metavar="S",
+                       help="first interval between polls of a run, doubling to 30 s "
+                       "(default 2; 0.2 with --sandbox)")
+    batch.add_argument("--resend-ambiguous", action="store_true",
+                       help="re-send creates that may have made a run, with their original "
+                       "Idempotency-Key (check them in the summary first)")
+    batch.add_argument("--no-download", dest="download", action="store_false",
+                       help="do not save artifacts")
+    batch.add_argument("--sandbox", action="store_true",
+                       help="run against an embedded local sandbox (offline, free); its runs "
+                       "end with the process, so it records nothing unless --ledger is given")
+    batch.add_argument("--sandbox-duration", type=_positive, metavar="S",
+                       help="with --sandbox: how long a run takes (default 3)")
+    batch.add_argument("-q", "--quiet", action="store_true", help="no live display")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _clean(text: object) -> str:
+    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _stream_live(stream: TextIO, quiet: bool) -> bool:
+    from spine.ledger._display import wants_live
+
+    return not quiet and wants_live(stream)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from spine.ledger._paths import open_ledger, resolve_path
+
+    ledger = open_ledger(getattr(args, "ledger", None))
+    if ledger is None:
+        where = resolve_path(getattr(args, "ledger", None))
+        raise _usage(f"the run ledger is off ({where!s}): set SPINE_LEDGER or --ledger to a file")
+    return ledger
+
+
+def _usage(message: str) -> Exception:
+    from spine import InvalidRequestError
+
+    return InvalidRequestError(message)
+
+
+@contextlib.asynccontextmanager
+async def _async_client(
+    args: argparse.Namespace, *, retries: bool = True
+) -> AsyncIterator[Any]:
+    import spine
+
+    policy = None if retries else spine.RetryPolicy(max_retries=0)
+    if getattr(args, "sandbox", False):
+        from spine.testing import Sandbox
+
+        with Sandbox(run_duration=getattr(args, "sandbox_duration", None) or 3.0) as box:
+            print(f"Using an embedded sandbox at {box.url}: simulated runs, offline and free.",
+                  file=sys.stderr, flush=True)
+            async with spine.AsyncSpineClient(
+                api_key=box.api_key, base_url=box.url, retry_policy=policy
+            ) as client:
+                yield client
+        return
+    key = os.environ.get("SPINE_API_KEY", "")
+    if not key.strip():
+        raise spine.AuthenticationError(
+            "No API key: set the SPINE_API_KEY environment variable (keys are created at"
+            " platform.getspine.ai/keys), or try it offline with --sandbox.",
+            status_code=0,
+        )
+    try:
+        client = spine.AsyncSpineClient(
+            api_key=key, base_url=getattr(args, "base_url", None) or None, retry_policy=policy
+        )
+    except (TypeError, ValueError) as exc:
+        raise _usage(str(exc)) from exc
+    async with client:
+        yield client
+
+
+def _document(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+    sys.stdout.flush()
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def cmd_runs_list(args: argparse.Namespace) -> int:
+    """``spine runs list``: a table (or ``--json``) of the ledger's runs, newest first."""
+    with _open(args) as ledger:
+        records = ledger.list(status=args.status, since=args.since, limit=args.limit)
+    if args.json:
+        _document([r.to_dict() for r in records])
+        return 0
+    if not records:
+        print("No runs recorded" + (" matching those filters." if args.status or args.since
+                                    else " yet."), file=sys.stderr)
+        return 0
+    lines = [f"{'created':<16}  {'state':<9}  {'run id':<36}  {'credits':>7}  label / prompt"]
+    for r in records:
+        name = r.label or (f"{r.item_id}" if r.item_id else "") or ""
+        prompt = _clean(r.prompt or "")
+        text = f"{name}: {prompt}" if name and prompt else name or prompt
+        lines.append(
+            f"{_when(r.created_at):<16}  {r.state:<9}  {r.run_id or '-':<36}  "
+            f"{r.credits if r.credits is not None else '-':>7}  {_clean(text)[:60]}"
+        )
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+def cmd_runs_show(args: argparse.Namespace) -> int:
+    """``spine runs show ID``: one record in full (exit 1 when it is not in the ledger)."""
+    with _open(args) as ledger:
+        try:
+            record = ledger.get(args.ref)
+        except LookupError as exc:
+            raise _usage(str(exc)) from exc
+    if record is None:
+        from spine.ledger._errors import LedgerError
+
+        raise LedgerError(
+            f"No run {args.ref!r} in the run ledger {ledger.path} (try `spine runs list`).",
+            path=ledger.path,
+        )
+    if args.json:
+        _document(record.to_dict())
+        return 0
+    rows: list[tuple[str, str]] = [
+        ("Run", record.run_id or "- (no run id: the create did not succeed)"),
+        ("State", record.state + (f" ({record.status})" if record.status not in
+                                  (None, record.state) else "")),
+        ("Created", _when(record.created_at)),
+    ]
+    if record.finished_at:
+        rows.append(("Finished", _when(record.finished_at)))
+    if record.duration_ms is not None:
+        rows.append(("Duration", f"{record.duration_ms / 1000:.1f} s"))
+    if record.credits is not None:
+        rows.append(("Credits", str(record.credits)))
+    rows.append(("API", record.api_host))
+    if record.canvas_url:
+        rows.append(("Canvas", record.canvas_url))
+    if record.idempotency_key:
+        rows.append(("Key", record.idempotency_key))
+    if record.label:
+        rows.append(("Label", _clean(record.label)))
+    if record.batch:
+        rows.append(("Batch", f"{_clean(record.batch)} item {record.item_id}"))
+    if record.template:
+        rows.append(("Template", _clean(record.template)))
+    if record.blocks:
+        rows.append(("Blocks", ", ".join(map(_clean, record.blocks))))
+    if record.prompt is not None:
+        rows.append(("Prompt", _clean(record.prompt)[:300]))
+    for f in record.files:
+        rows.append(("File", f"{_clean(f.get('name'))} ({f.get('size')} bytes, sha256 "
+                             f"{(f.get('sha256') or '?')[:16]}...)"))
+    if record.error:
+        rows.append(("Note", _clean(record.error)))
+    for e in record.errors:
+        rows.append(("Error", _clean(e.get("error", ""))))
+    for a in record.artifacts:
+        rows.append(("Artifact", _clean(a.path)))
+    print("\n".join(f"{label + ':':<10}{value}" for label, value in rows), flush=True)
+    if record.state == "ambiguous":
+        print(
+            "\nThis create may have made a run. Check before creating it again: Spine does not"
+            " document deduplication by Idempotency-Key. If you do, pass the same request and"
+            f" --idempotency-key {record.idempotency_key} so that a server that honours the key"
+            " can return the first run (a batch item: run the batch again with"
+            " --resend-ambiguous).",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _exit_for(counts: dict[str, int]) -> int:
+    if counts.get("running"):
+        return 5
+    if counts.get("failed"):
+        return 4
+    if counts.get("ambiguous"):
+        return 1
+    if counts.get("partial"):
+        return 3
+    return 0
+
+
+def cmd_runs_resume(args: argparse.Namespace) -> int:
+    """``spine runs resume``: follow every unfinished run of this API host to its end."""
+    import asyncio
+
+    from spine.ledger._batch import BatchUpdate
+    from spine.ledger._display import BatchDisplay
+    from spine.ledger._recorded import AsyncRecordedRuns
+
+    ledger = _open(args)
+
+    async def main() -> int:
+        async with _async_client(args) as client:
+            runs = AsyncRecordedRuns(client, ledger, None)
+            waiting = runs._to_resume()
+            ambiguous = [r for r in ledger.unfinished(api_host=runs.host)
+                         if r.state == "ambiguous"]
+            counts = {"running": len(waiting)}
+            credits = 0
+            started = time.monotonic()
+            display = BatchDisplay(sys.stderr, live=_stream_live(sys.stderr, args.quiet),
+                                   title="resume")
+            if not args.quiet:
+                print(f"Following {len(waiting)} run(s) of {runs.host} from {ledger.path}",
+                      file=sys.stderr, flush=True)
+
+            def update(rec: Any, run: Any) -> None:
+                nonlocal credits
+                status = str(run.status)
+                counts["running"] -= 1
+                counts[status] = counts.get(status, 0) + 1
+                credits += run.metadata.credits_consumed if run.metadata else 0
+                if not args.quiet:
+                    display(BatchUpdate(dict(counts), credits, len(waiting),
+                                        time.monotonic() - started, rec.run_id, status))
+
+            first, cap = args.poll_interval or _POLL[0], _POLL[1]
+            try:
+                records = await runs.resume(
+                    timeout=args.timeout, poll_interval=first,
+                    max_poll_interval=max(first, cap), on_update=update,
+                )
+            finally:
+                display.close()
+            return _report_resume(args, records, ambiguous)
+
+    with ledger:
+        return asyncio.run(main())
+
+
+def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list[Any]) -> int:
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r.state] = counts.get(r.state, 0) + 1
+    if ambiguous:
+        counts["ambiguous"] = len(ambiguous)
+    if args.json:
+        _document({"runs": [r.to_dict() for r in records],
+                   "ambiguous": [r.to_dict() for r in ambiguous], "counts": counts})
+    else:
+        for r in records:
+            print(f"{r.run_id}  {r.state:<9}  {r.credits if r.credits is not None else '-':>6}"
+                  f"  {r.canvas_url or ''}", flush=True)
+        for r in ambiguous:
+            print(
+                f"ambiguous create (key {r.idempotency_key}, {_when(r.created_at)}): it may have"
+                " made a run; create it again with that --idempotency-key to get it without"
+                " paying twice", file=sys.stderr, flush=True,
+            )
+    return _exit_for(counts)
+
+
+# ----------------------------------------------------------------------------- batch
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """``spine batch FILE --out DIR``: see :func:`spine.ledger.arun_batch`."""
+    import asyncio
+
+    from spine.ledger._batch import arun_batch, read_items
+    from spine.ledger._display import BatchDisplay
+
+    if args.sandbox_duration is not None and not args.sandbox:
+        raise _usage("--sandbox-duration only applies with --sandbox")
+    try:
+        items = read_items(args.file)
+    except OSError as exc:
+        raise _usage(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+    if not items:
+        raise _usage(f"{args.file} has no items")
+    ledger_arg: str | None = args.ledger
+    if args.sandbox and ledger_arg is None:
+        ledger_arg = "off"  # a sandbox's runs end with this process: nothing to resume
+    sandbox_poll = args.sandbox
+    first = args.poll_interval or (_SANDBOX_POLL[0] if sandbox_poll else _POLL[0])
+    cap = _SANDBOX_POLL[1] if sandbox_poll else _POLL[1]
+    display = BatchDisplay(sys.stderr, live=_stream_live(sys.stderr, args.quiet), title="batch")
+    on_update: Callable[[Any], object] | None = None if args.quiet else display
+
+    async def main() -> Any:
+        async with _async_client(args, retries=False) as client:
+            return await arun_batch(
+                client,
+                items,
+                out=args.out,
+                ledger=ledger_arg,
+                concurrency=args.concurrency,
+                timeout=args.timeout,
+                resend_ambiguous=args.resend_ambiguous,
+                poll_interval=first,
+                max_poll_interval=max(first, cap),
+                download=args.download,
+                on_update=on_update,
+            )
+
+    try:
+        report = asyncio.run(main())
+    except Exception as exc:
+        display.close()
+        partial = getattr(exc, "batch_report", None)
+        if partial is not None:
+            print(partial.table(), file=sys.stderr, flush=True)
+        raise
+    display.close()
+    print(report.table(), file=sys.stderr, flush=True)
+    if args.json:
+        _document({
+            "total": report.total,
+            "counts": report.counts,
+            "credits": report.credits,
+            "summary": str(report.summary_path),
+            "ledger": report.ledger_path,
+            "exit_code": report.exit_code,
+            "attention": [o.to_json() for o in report.attention],
+        })
+    if report.counts.get("ambiguous"):
+        print(
+            "Some creates may have made a run (ambiguous): check them in the summary, then run"
+            " the same command with --resend-ambiguous to get them with their original"
+            " Idempotency-Key.", file=sys.stderr, flush=True,
+        )
+    return int(report.exit_code)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "list": cmd_runs_list,
+    "show": cmd_runs_show,
+    "resume": cmd_runs_resume,
+    "batch": cmd_batch,
+}
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run ``spine runs ACTION`` or ``spine batch``."""
+    if args.command == "batch":
+        return cmd_batch(args)
+    return COMMANDS[args.runs_command](args)

@@ -1,0 +1,665 @@
+"""Creating and following runs with a ledger: ``record(client)`` and the handles it returns.
+
+The order of a create is what makes a paid run impossible to lose:
+
+1. describe the request (fields, file names, sizes and SHA-256) and pick the Idempotency-Key;
+2. commit that to the ledger (durably). If this fails, :class:`LedgerError` is raised and
+   nothing has been sent;
+3. send ``client.runs.create(..., idempotency_key=key)``;
+4. record the run id. If *this* write fails the handle is returned anyway, with
+   ``ledger_error`` set and a :class:`LedgerWarning` issued: the run id is never lost to a
+   ledger problem. A create that fails with ``run_may_exist=True`` is recorded ``ambiguous``
+   with its key; one the server provably did not act on is recorded ``rejected``.
+
+Every state the wrappers see afterwards (``refresh``, ``wait``, ``wait_for_terminal``,
+``stream_progress``) is recorded the same way: best effort, warnings instead of exceptions.
+The decisions live in :class:`_Creation` and :class:`_Recorder`; the sync and async classes
+only do the I/O.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import time
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import urlsplit
+
+from spine import (
+    AsyncSpineClient,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    SpineConnectionError,
+    SpineError,
+    SpineTimeoutError,
+    Template,
+)
+from spine.ledger._errors import LedgerError, LedgerWarning
+from spine.ledger._fingerprint import describe_request, split_files
+from spine.ledger._paths import open_ledger
+
+if TYPE_CHECKING:
+    from spine import (
+        AsyncRunHandle,
+        BlockType,
+        GetRunResponse,
+        RunHandle,
+        RunProgress,
+        RunResult,
+        SpineClient,
+    )
+    from spine.ledger._store import Ledger, RunRecord
+
+__all__ = [
+    "AsyncRecordedRun",
+    "AsyncRecordedRuns",
+    "RecordedRun",
+    "RecordedRuns",
+    "api_host",
+    "record",
+]
+
+log = logging.getLogger("spine.ledger")
+
+_TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
+
+
+def api_host(client: SpineClient | AsyncSpineClient) -> str:
+    """``scheme://host[:port]`` of the client's API (what the ledger keeps; never the key)."""
+    parts = urlsplit(client.base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _warn(exc: LedgerError, what: str) -> None:
+    message = f"{what}: {exc}"
+    log.warning("%s", message)
+    warnings.warn(message, LedgerWarning, stacklevel=3)
+
+
+class _Recorder:
+    """Best-effort recording after the server answered: never raises a ledger failure."""
+
+    def __init__(self, ledger: Ledger | None) -> None:
+        self.ledger = ledger
+        self.error: LedgerError | None = None
+
+    def safely(self, what: str, write: Callable[[Ledger], object]) -> None:
+        if self.ledger is None:
+            return
+        try:
+            write(self.ledger)
+        except LedgerError as exc:
+            self.error = exc
+            _warn(exc, what)
+
+    def observe(self, run: GetRunResponse | None) -> None:
+        if run is not None:
+            self.safely(
+                f"Could not record the state of run {run.run_id}", lambda led: led.observe(run)
+            )
+
+
+class _Creation:
+    """One create, recorded before it is sent (the sans-I/O half of ``create``)."""
+
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        host: str,
+        prompt: str,
+        *,
+        template: Template | str,
+        blocks: Iterable[BlockType | str] | None,
+        agent_instructions: str | None,
+        webhook_url: str | None,
+        files: Any,
+        idempotency_key: str | None,
+        label: str | None,
+        batch: str | None = None,
+        item_id: str | None = None,
+        item_seq: int | None = None,
+        row: int | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.key = idempotency_key or str(uuid.uuid4())
+        self.blocks = (
+            list(blocks) if blocks is not None and not isinstance(blocks, str | bytes) else blocks
+        )
+        self.files = split_files(files)
+        self.kwargs: dict[str, Any] = {
+            "template": template,
+            "blocks": self.blocks,
+            "agent_instructions": agent_instructions,
+            "webhook_url": webhook_url,
+            "files": self.files,
+            "idempotency_key": self.key,
+        }
+        self.prompt = prompt
+        self.host = host
+        self.label = label
+        self.batch, self.item_id, self.item_seq = batch, item_id, item_seq
+        self.row = row
+        self.recorder = _Recorder(ledger)
+
+    def begin(self) -> None:
+        """Record the create (raises :class:`LedgerError`: then nothing is sent)."""
+        if self.ledger is None:
+            return
+        if self.row is not None:  # re-sending an ambiguous create with its original key
+            self.ledger.resend(self.row)
+            return
+        request, fingerprint = describe_request(
+            self.prompt,
+            template=self.kwargs["template"],
+            blocks=self.blocks,
+            agent_instructions=self.kwargs["agent_instructions"],
+            webhook_url=self.kwargs["webhook_url"],
+            files=self.files,
+        )
+        self.row = self.ledger.begin_create(
+            idempotency_key=self.key,
+            api_host=self.host,
+            request=request,
+            fingerprint=fingerprint,
+            label=self.label,
+            batch=self.batch,
+            item_id=self.item_id,
+            item_seq=self.item_seq,
+        )
+
+    def created(self, run_id: str, canvas_id: str | None) -> None:
+        row = self.row
+        if row is not None:
+            self.recorder.safely(
+                f"Run {run_id} was created but the ledger could not record it",
+                lambda led: led.mark_created(row, run_id, canvas_id),
+            )
+
+    def failed(self, exc: BaseException) -> None:
+        """Record why the create failed (called with the exception about to propagate)."""
+        row = self.row
+        if row is None or self.ledger is None:
+            return
+        ambiguous = bool(getattr(exc, "run_may_exist", False))
+        if isinstance(exc, SpineError):
+            message = str(exc)
+        elif not isinstance(exc, Exception):
+            # Cancelled or interrupted: the request may already be on the wire.
+            ambiguous = True
+            message = f"interrupted while sending ({type(exc).__name__}); the run may exist"
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, Exception) and (
+            not isinstance(exc, SpineError) or isinstance(exc, InvalidRequestError)
+        ):
+            message = f"refused before sending: {message}"
+        self.recorder.safely(
+            f"The create with Idempotency-Key {self.key} failed and the ledger could not"
+            " record it",
+            lambda led: led.mark_failed_create(row, ambiguous=ambiguous, message=message),
+        )
+
+
+# ----------------------------------------------------------------------------- handles
+
+
+class _RecordedBase:
+    _recorder: _Recorder
+
+    @property
+    def ledger_error(self) -> LedgerError | None:
+        """The last ledger failure while recording this run (None when all went well)."""
+        return self._recorder.error
+
+    @property
+    def record(self) -> RunRecord | None:
+        """The run's ledger record as it is now (None when the ledger is off)."""
+        ledger = self._recorder.ledger
+        if ledger is None:
+            return None
+        return ledger.get(self.run_id)
+
+    run_id: str
+
+
+class RecordedRun(_RecordedBase):
+    """A :class:`spine.RunHandle` whose states are recorded in the ledger.
+
+    It has the handle's methods and attributes (``run_id``, ``canvas_id``, ``canvas_url``,
+    ``status``, ``last``, ``refresh()``, ``wait()``, ``wait_for_terminal()``,
+    ``stream_progress()``) with the same arguments; ``handle`` is the SDK's own handle and
+    ``idempotency_key`` the key the create was sent with (None for an attached run).
+    """
+
+    def __init__(
+        self,
+        handle: RunHandle,
+        recorder: _Recorder,
+        idempotency_key: str | None = None,
+    ) -> None:
+        self.handle = handle
+        self.run_id = handle.run_id
+        self.idempotency_key = idempotency_key
+        self._recorder = recorder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def __repr__(self) -> str:
+        return f"RecordedRun({self.handle!r})"
+
+    def refresh(self) -> GetRunResponse:
+        """Poll once (``GET /v1/run/{id}``) and record what changed."""
+        run = self.handle.refresh()
+        self._recorder.observe(run)
+        return run
+
+    def wait_for_terminal(self, **kwargs: Any) -> GetRunResponse:
+        """:meth:`spine.RunHandle.wait_for_terminal`, recording the terminal state."""
+        try:
+            return self.handle.wait_for_terminal(**kwargs)
+        finally:
+            self._recorder.observe(self.handle.last)
+
+    def wait(self, **kwargs: Any) -> RunResult:
+        """:meth:`spine.RunHandle.wait`, recording the terminal state (also when it raises
+        ``RunFailedError``)."""
+        try:
+            return self.handle.wait(**kwargs)
+        finally:
+            self._recorder.observe(self.handle.last)
+
+    def stream_progress(self, **kwargs: Any) -> Iterator[RunProgress]:
+        """:meth:`spine.RunHandle.stream_progress`, recording the state it ends on."""
+        try:
+            yield from self.handle.stream_progress(**kwargs)
+        finally:
+            self._recorder.observe(self.handle.last)
+
+    def download_all(self, directory: str | os.PathLike[str], **kwargs: Any) -> list[Path]:
+        """Download the artifacts of the last state seen (``wait()`` first) into
+        ``directory`` with :meth:`spine.RunResult.download_all`, and record their paths."""
+        result = _result_of(self.handle.last, self.run_id)
+        paths = result.download_all(directory, **kwargs)
+        saved = list(zip(result.artifacts, paths, strict=True))
+        self._recorder.safely(
+            f"Artifacts of run {self.run_id} were saved but not recorded",
+            lambda led: led.record_artifacts(self.run_id, saved),
+        )
+        return paths
+
+
+class AsyncRecordedRun(_RecordedBase):
+    """The async twin of :class:`RecordedRun` (wraps a :class:`spine.AsyncRunHandle`)."""
+
+    def __init__(
+        self,
+        handle: AsyncRunHandle,
+        recorder: _Recorder,
+        idempotency_key: str | None = None,
+    ) -> None:
+        self.handle = handle
+        self.run_id = handle.run_id
+        self.idempotency_key = idempotency_key
+        self._recorder = recorder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def __repr__(self) -> str:
+        return f"AsyncRecordedRun({self.handle!r})"
+
+    async def refresh(self) -> GetRunResponse:
+        """See :meth:`RecordedRun.refresh`."""
+        run = await self.handle.refresh()
+        self._recorder.observe(run)
+        return run
+
+    async def wait_for_terminal(self, **kwargs: Any) -> GetRunResponse:
+        """See :meth:`RecordedRun.wait_for_terminal`."""
+        try:
+            return await self.handle.wait_for_terminal(**kwargs)
+        finally:
+            self._recorder.observe(self.handle.last)
+
+    async def wait(self, **kwargs: Any) -> RunResult:
+        """See :meth:`RecordedRun.wait`."""
+        try:
+            return await self.handle.wait(**kwargs)
+        finally:
+            self._recorder.observe(self.handle.last)
+
+    async def stream_progress(self, **kwargs: Any) -> AsyncIterator[RunProgress]:
+        """See :meth:`RecordedRun.stream_progress`."""
+        try:
+            async for progress in self.handle.stream_progress(**kwargs):
+                yield progress
+        finally:
+            self._recorder.observe(self.handle.last)
+
+    async def adownload_all(self, directory: str | os.PathLike[str], **kwargs: Any) -> list[Path]:
+        """See :meth:`RecordedRun.download_all` (:meth:`spine.RunResult.adownload_all`)."""
+        result = _result_of(self.handle.last, self.run_id)
+        paths = await result.adownload_all(directory, **kwargs)
+        saved = list(zip(result.artifacts, paths, strict=True))
+        self._recorder.safely(
+            f"Artifacts of run {self.run_id} were saved but not recorded",
+            lambda led: led.record_artifacts(self.run_id, saved),
+        )
+        return paths
+
+
+def _result_of(run: GetRunResponse | None, run_id: str) -> RunResult:
+    if run is None or run.result is None:
+        raise ValueError(f"run {run_id} has no result yet: wait() for it first")
+    return run.result
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+class _RunsBase:
+    def __init__(
+        self, client: Any, ledger: Ledger | None, label: str | None
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.label = label
+        self.host = api_host(client)
+
+    def _creation(self, prompt: str, kwargs: dict[str, Any]) -> _Creation:
+        label = kwargs.pop("label", None)
+        return _Creation(
+            self.ledger,
+            self.host,
+            prompt,
+            label=label if label is not None else self.label,
+            **kwargs,
+        )
+
+    def _follow(self, run_id: str, label: str | None) -> _Recorder:
+        recorder = _Recorder(self.ledger)
+        recorder.safely(
+            f"Could not record run {run_id}",
+            lambda led: led.follow(run_id, self.host, label=label or self.label),
+        )
+        return recorder
+
+    def list(self, **filters: Any) -> builtins.list[RunRecord]:
+        """:meth:`Ledger.list` (empty when the ledger is off)."""
+        return [] if self.ledger is None else self.ledger.list(**filters)
+
+    def lookup(self, ref: str) -> RunRecord | None:
+        """:meth:`Ledger.get`: a record by run id, key, row number or id prefix."""
+        return None if self.ledger is None else self.ledger.get(ref)
+
+    def _to_resume(self) -> builtins.list[RunRecord]:
+        """Unfinished records of this API host; rows orphaned by a dead process become
+        ``ambiguous`` first. Returns the ``running`` ones."""
+        if self.ledger is None:
+            return []
+        records = self.ledger.unfinished(api_host=self.host)
+        orphans = [r.id for r in records if self.ledger.is_orphan(r)]
+        self.ledger.mark_orphans_ambiguous(orphans)
+        return [r for r in records if r.state == "running" and r.run_id]
+
+
+class RecordedRuns(_RunsBase):
+    """``client.runs`` with a ledger: ``create``, ``attach`` and ``get`` record what they do.
+
+    Made by :func:`record`. ``create`` takes the arguments of :meth:`spine.SpineClient.runs.create`
+    plus ``label`` (a name of yours, kept in the ledger).
+    """
+
+    client: SpineClient
+
+    def create(
+        self,
+        prompt: str,
+        *,
+        template: Template | str = Template.AUTO,
+        blocks: Iterable[BlockType | str] | None = None,
+        agent_instructions: str | None = None,
+        webhook_url: str | None = None,
+        files: Any = None,
+        idempotency_key: str | None = None,
+        label: str | None = None,
+    ) -> RecordedRun:
+        """Record, then create a run; see the module docstring for the order and guarantees.
+
+        Raises what ``runs.create`` raises (after recording the failure), and
+        :class:`LedgerError` when the ledger cannot record the create (nothing was sent)."""
+        creation = self._creation(
+            prompt,
+            {
+                "template": template,
+                "blocks": blocks,
+                "agent_instructions": agent_instructions,
+                "webhook_url": webhook_url,
+                "files": files,
+                "idempotency_key": idempotency_key,
+                "label": label,
+            },
+        )
+        creation.begin()
+        try:
+            handle = self.client.runs.create(prompt, **creation.kwargs)
+        except BaseException as exc:
+            creation.failed(exc)
+            raise
+        creation.created(handle.run_id, handle.canvas_id)
+        return RecordedRun(handle, creation.recorder, creation.key)
+
+    def attach(self, run_id: str, *, label: str | None = None) -> RecordedRun:
+        """A recorded handle for an existing run (recorded as followed if unknown)."""
+        handle = self.client.runs.attach(run_id)
+        return RecordedRun(handle, self._follow(handle.run_id, label))
+
+    def get(self, run_id: str) -> GetRunResponse:
+        """``runs.get``, recording the state when the run is in the ledger."""
+        run = self.client.runs.get(run_id)
+        _Recorder(self.ledger).observe(run)
+        return run
+
+    def resume(
+        self,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 2.0,
+        max_poll_interval: float = 30.0,
+        on_update: Callable[[RunRecord, GetRunResponse], object] | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> builtins.list[RunRecord]:
+        """Follow every run of this API host the ledger has not seen end, until each ends
+        (or ``timeout`` seconds pass), recording each state; returns their records.
+
+        Polls round-robin in this thread, each run on its own schedule (``poll_interval``
+        doubling to ``max_poll_interval``). A run the API does not know any more (404, or a
+        run of another key) is skipped and left as it is. ``on_update(record, run)`` is called
+        after each poll. Creates left ``sending`` by a process that died are marked
+        ``ambiguous`` (see :meth:`Ledger.unfinished`)."""
+        records = self._to_resume()
+        schedule = {r.run_id: (r, 0.0, poll_interval) for r in records if r.run_id}
+        deadline = None if timeout is None else clock() + timeout
+        recorder = _Recorder(self.ledger)
+        while schedule:
+            now = clock()
+            if deadline is not None and now >= deadline:
+                break
+            for run_id, (rec, due, interval) in list(schedule.items()):
+                if due > now:
+                    continue
+                try:
+                    run = self.client.runs.get(run_id)
+                except NotFoundError:
+                    del schedule[run_id]
+                    continue
+                except _TRANSIENT:
+                    schedule[run_id] = (rec, now + interval, interval)
+                    continue
+                recorder.observe(run)
+                if on_update is not None:
+                    on_update(rec, run)
+                if run.is_terminal:
+                    del schedule[run_id]
+                else:
+                    nxt = min(interval * 2, max_poll_interval)
+                    schedule[run_id] = (rec, clock() + interval, nxt)
+            if schedule:
+                wake = min(due for _, due, _ in schedule.values())
+                if deadline is not None:
+                    wake = min(wake, deadline)
+                pause = wake - clock()
+                if pause > 0:
+                    sleep(pause)
+        assert self.ledger is not None or not records
+        return [self.ledger.row(r.id) for r in records] if self.ledger is not None else []
+
+
+class AsyncRecordedRuns(_RunsBase):
+    """The async twin of :class:`RecordedRuns` (for an :class:`spine.AsyncSpineClient`)."""
+
+    client: AsyncSpineClient
+
+    async def create(
+        self,
+        prompt: str,
+        *,
+        template: Template | str = Template.AUTO,
+        blocks: Iterable[BlockType | str] | None = None,
+        agent_instructions: str | None = None,
+        webhook_url: str | None = None,
+        files: Any = None,
+        idempotency_key: str | None = None,
+        label: str | None = None,
+    ) -> AsyncRecordedRun:
+        """See :meth:`RecordedRuns.create`. Files are hashed, and the create recorded, in a
+        worker thread."""
+        creation = self._creation(
+            prompt,
+            {
+                "template": template,
+                "blocks": blocks,
+                "agent_instructions": agent_instructions,
+                "webhook_url": webhook_url,
+                "files": files,
+                "idempotency_key": idempotency_key,
+                "label": label,
+            },
+        )
+        await self._begin(creation)
+        return await self._send(creation)
+
+    async def _begin(self, creation: _Creation) -> None:
+        # In a worker thread: hashing files and the durable commit (an fsync) must not stall
+        # the event loop, which meanwhile polls every other run.
+        if creation.ledger is not None:
+            import asyncio
+
+            await asyncio.to_thread(creation.begin)
+
+    async def _send(self, creation: _Creation) -> AsyncRecordedRun:
+        try:
+            handle = await self.client.runs.create(creation.prompt, **creation.kwargs)
+        except BaseException as exc:
+            creation.failed(exc)
+            raise
+        creation.created(handle.run_id, handle.canvas_id)
+        return AsyncRecordedRun(handle, creation.recorder, creation.key)
+
+    def attach(self, run_id: str, *, label: str | None = None) -> AsyncRecordedRun:
+        """See :meth:`RecordedRuns.attach`."""
+        handle = self.client.runs.attach(run_id)
+        return AsyncRecordedRun(handle, self._follow(handle.run_id, label))
+
+    async def get(self, run_id: str) -> GetRunResponse:
+        """See :meth:`RecordedRuns.get`."""
+        run = await self.client.runs.get(run_id)
+        _Recorder(self.ledger).observe(run)
+        return run
+
+    async def resume(
+        self,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 2.0,
+        max_poll_interval: float = 30.0,
+        on_update: Callable[[RunRecord, GetRunResponse], object] | None = None,
+    ) -> builtins.list[RunRecord]:
+        """See :meth:`RecordedRuns.resume`: here every run is awaited concurrently with
+        ``wait_for_terminal`` (one client, at most 16 requests on the wire)."""
+        import asyncio
+
+        records = self._to_resume()
+        recorder = _Recorder(self.ledger)
+
+        async def follow(rec: RunRecord) -> None:
+            assert rec.run_id is not None
+            handle = self.client.runs.attach(rec.run_id)
+            try:
+                run = await handle.wait_for_terminal(
+                    timeout=timeout, poll_interval=poll_interval,
+                    max_poll_interval=max_poll_interval,
+                )
+            except (NotFoundError, SpineTimeoutError):
+                recorder.observe(handle.last)
+                return
+            recorder.observe(run)
+            if on_update is not None:
+                on_update(rec, run)
+
+        await asyncio.gather(*(follow(r) for r in records))
+        return [self.ledger.row(r.id) for r in records] if self.ledger is not None else []
+
+
+@overload
+def record(
+    client: AsyncSpineClient,
+    ledger: Ledger | str | os.PathLike[str] | None = ...,
+    *,
+    label: str | None = ...,
+    store_prompts: bool | None = ...,
+) -> AsyncRecordedRuns: ...
+
+
+@overload
+def record(
+    client: SpineClient,
+    ledger: Ledger | str | os.PathLike[str] | None = ...,
+    *,
+    label: str | None = ...,
+    store_prompts: bool | None = ...,
+) -> RecordedRuns: ...
+
+
+def record(
+    client: SpineClient | AsyncSpineClient,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    *,
+    label: str | None = None,
+    store_prompts: bool | None = None,
+) -> RecordedRuns | AsyncRecordedRuns:
+    """Record the runs created and followed through ``client`` in a ledger (the one line)::
+
+        runs = spine.ledger.record(client)    # then runs.create(...), not client.runs.create(...)
+
+    ``ledger`` is a :class:`Ledger`, a path, ``"off"``, or None for ``SPINE_LEDGER`` and then
+    the default file (:func:`spine.ledger.default_path`). ``label`` is kept with every run
+    created (``create(label=...)`` overrides it). ``store_prompts=False`` keeps only a hash of
+    prompts and instructions (default: stored, unless ``SPINE_LEDGER_PROMPTS=off``).
+
+    Returns :class:`RecordedRuns` for a :class:`spine.SpineClient`, :class:`AsyncRecordedRuns`
+    for an :class:`spine.AsyncSpineClient`. Raises :class:`LedgerError` when the ledger file
+    cannot be used (with ``off`` nothing is recorded and nothing can fail)."""
+    opened = open_ledger(ledger, store_prompts=store_prompts)
+    if isinstance(client, AsyncSpineClient):
+        return AsyncRecordedRuns(client, opened, label)
+    return RecordedRuns(client, opened, label)

@@ -1,0 +1,297 @@
+"""record(client): what is written before and after a create, over real loopback HTTP against
+the sandbox, for SpineClient and AsyncSpineClient."""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import spine
+import spine.ledger
+from spine.ledger import Ledger, LedgerLockedError, LedgerWarning, record
+from spine.testing import Sandbox
+from tests.ledger.conftest import KEY, run_async
+
+
+def _create(mode: str, box: Sandbox, ledger: Any, *args: Any, **kwargs: Any) -> Any:
+    """Create through record() with a sync or an async client; returns (run, record)."""
+    if mode == "sync":
+        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+            runs = record(client, ledger)
+            run = runs.create(*args, **kwargs)
+            run.wait(poll_interval=0.05)
+            return run, runs.lookup(run.run_id)
+
+    async def go() -> Any:
+        async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+            runs = record(client, ledger)
+            run = await runs.create(*args, **kwargs)
+            await run.wait(poll_interval=0.05)
+            return run, runs.lookup(run.run_id)
+
+    return run_async(go())
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_create_is_recorded_before_it_is_sent(mode: str, box: Sandbox, ledger_path: Path) -> None:
+    seen: list[tuple[str | None, Any]] = []
+
+    def on_request(rec: Any) -> None:
+        if rec.method == "POST":
+            # The create has reached the server: the ledger must already hold it, with the
+            # very key the request carries, and no run id yet.
+            conn = sqlite3.connect(ledger_path)
+            row = conn.execute(
+                "SELECT state, run_id FROM runs WHERE idempotency_key = ?",
+                (rec.idempotency_key,),
+            ).fetchone()
+            conn.close()
+            seen.append((rec.idempotency_key, row))
+
+    box.on_request(on_request)
+    run, rec = _create(mode, box, str(ledger_path), "Write a memo", template="memo",
+                       files=[("notes.md", b"# Notes\n")], label="q1")
+    assert seen == [(run.idempotency_key, ("sending", None))]
+    assert rec.run_id == run.run_id and rec.idempotency_key == run.idempotency_key
+    assert rec.state == "completed" and rec.status == "completed"
+    assert rec.credits is not None and rec.credits > 0 and rec.duration_ms is not None
+    assert rec.canvas_id == run.canvas_id and rec.canvas_url.endswith(run.canvas_id)
+    assert rec.label == "q1" and rec.prompt == "Write a memo" and rec.template == "memo"
+    assert rec.files[0]["name"] == "notes.md" and rec.files[0]["size"] == 8
+    assert rec.files[0]["sha256"] == box.uploads(run.run_id)[0].sha256
+    assert rec.api_host == box.url
+    assert box.runs_created == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_failed_run_terminal_state_recorded(mode: str, box: Sandbox, ledger_path: Path) -> None:
+    with pytest.raises(spine.RunFailedError) as caught:
+        _create(mode, box, str(ledger_path), "Break [sandbox:failed]")
+    with Ledger(ledger_path) as ledger:
+        rec = ledger.get(caught.value.run_id)
+    assert rec is not None and rec.state == "failed"
+    assert rec.errors and rec.errors[0]["error"] == "Agent execution failed"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_ambiguous_create_recorded_with_its_key(mode: str, box: Sandbox, ledger_path: Path) -> None:
+    box.inject(drop="after", method="POST", path="/v1/run")  # created, then no answer
+    with pytest.raises(spine.SpineError) as caught:
+        _create(mode, box, str(ledger_path), "Maybe created")
+    exc = caught.value
+    assert exc.run_may_exist and exc.idempotency_key
+    with Ledger(ledger_path) as ledger:
+        rec = ledger.get(exc.idempotency_key)
+    assert rec is not None and rec.state == "ambiguous" and rec.run_id is None
+    assert rec.idempotency_key == exc.idempotency_key
+    # Exactly one POST, and nothing re-sent it.
+    assert [r.method for r in box.requests].count("POST") == 1
+    assert box.runs_created == 1
+
+
+def test_rejected_create_recorded(box: Sandbox, ledger_path: Path) -> None:
+    with pytest.raises(spine.BadRequestError):
+        _create("sync", box, str(ledger_path), "x", template="no-such-template")
+    with Ledger(ledger_path) as ledger:
+        (rec,) = ledger.list()
+    assert rec.state == "rejected" and "Invalid template" in (rec.error or "")
+    assert box.runs_created == 0
+
+
+def _hold_lock(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN EXCLUSIVE")
+    return conn
+
+
+def test_locked_ledger_fails_before_anything_is_sent(box: Sandbox, ledger_path: Path) -> None:
+    ledger = Ledger(ledger_path, busy_timeout=0.2)
+    holder = _hold_lock(ledger_path)
+    try:
+        with (
+            spine.SpineClient(api_key=KEY, base_url=box.url) as client,
+            pytest.raises(LedgerLockedError) as caught,
+        ):
+            record(client, ledger).create("Not sent")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "locked by another process" in str(caught.value)
+    assert isinstance(caught.value, spine.SpineError)
+    assert box.runs_created == 0 and not box.requests
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_ledger_failure_after_create_never_loses_the_run_id(
+    mode: str, box: Sandbox, ledger_path: Path
+) -> None:
+    ledger = Ledger(ledger_path, busy_timeout=0.2)
+    holders: list[sqlite3.Connection] = []
+
+    def lock_when_created(rec: Any) -> None:
+        if rec.method == "POST" and not holders:
+            holders.append(_hold_lock(ledger_path))  # before the answer reaches the client
+
+    box.on_request(lock_when_created)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if mode == "sync":
+            with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+                run = record(client, ledger).create("Paid for")
+        else:
+
+            async def go() -> Any:
+                async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                    return await record(client, ledger).create("Paid for")
+
+            run = run_async(go())
+    for conn in holders:
+        conn.execute("ROLLBACK")
+        conn.close()
+    assert run.run_id == box.run_ids[0]  # the run id came back despite the ledger
+    assert isinstance(run.ledger_error, LedgerLockedError)
+    assert any(issubclass(w.category, LedgerWarning) and run.run_id in str(w.message)
+               for w in caught)
+    rec = ledger.get(run.idempotency_key)
+    assert rec is not None and rec.state == "sending"  # what was durable before sending
+
+
+def test_api_key_and_file_contents_never_stored(box: Sandbox, ledger_path: Path,
+                                                tmp_path: Path) -> None:
+    marker = b"FILE-CONTENT-MARKER-7f3a9c"
+    data = tmp_path / "data.csv"
+    data.write_bytes(b"a,b\n" + marker + b"\n")
+    _, rec = _create("sync", box, str(ledger_path), "Summarise", files=[data])
+    assert rec.files[0]["path"] == str(data) and rec.files[0]["size"] == data.stat().st_size
+    blob = b"".join(p.read_bytes() for p in ledger_path.parent.iterdir() if p.is_file())
+    assert KEY.encode() not in blob
+    assert marker not in blob
+    assert b"Summarise" in blob  # prompts are stored by default...
+
+
+def test_prompts_can_be_left_out(box: Sandbox, ledger_path: Path) -> None:
+    secret_prompt = "Confidential prompt 5d1e"
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path), store_prompts=False)
+        run = runs.create(secret_prompt, agent_instructions="Confidential instructions 77ab")
+        run.wait(poll_interval=0.05)
+        rec = runs.lookup(run.run_id)
+    assert rec.prompt is None and rec.agent_instructions is None and rec.fingerprint
+    runs.ledger.close()
+    blob = b"".join(p.read_bytes() for p in ledger_path.parent.iterdir() if p.is_file())
+    assert b"Confidential" not in blob
+
+
+def test_off_records_nothing(box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINE_LEDGER", "off")
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client)
+        run = runs.create("Not recorded")
+        run.wait(poll_interval=0.05)
+    assert runs.ledger is None and run.record is None
+    assert not (tmp_path / "xdg").exists()
+
+
+def test_default_file_is_in_the_user_data_dir(box: Sandbox, tmp_path: Path) -> None:
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client)
+        runs.create("Recorded by default").wait(poll_interval=0.05)
+    assert runs.ledger is not None
+    assert Path(runs.ledger.path) == tmp_path / "xdg" / "spine" / "runs.sqlite3"
+    assert spine.ledger.default_path() == Path(runs.ledger.path)
+    assert len(runs.list()) == 1
+
+
+def test_iterators_are_read_once(box: Sandbox, ledger_path: Path) -> None:
+    """blocks and files given as iterators are described and sent from the same list."""
+    run, rec = _create(
+        "sync", box, str(ledger_path), "Tables",
+        blocks=iter(["table-block"]), files=(f for f in [("a.txt", b"abc")]),
+    )
+    assert rec.blocks == ["table-block"]
+    assert box.run_info(run.run_id)["blocks"] == ["table-block"]
+    assert [u.size for u in box.uploads(run.run_id)] == [3]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_resume_follows_runs_left_behind(mode: str, manual_box: Sandbox,
+                                         ledger_path: Path) -> None:
+    box = manual_box
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        ids = [runs.create(f"Run {i}").run_id for i in range(3)]  # then the process "dies"
+        other = spine.SpineClient(api_key=KEY, base_url=box.url)
+        record(other, str(ledger_path)).attach(ids[0])  # following again changes nothing
+    box.complete(ids[0])
+    box.complete(ids[1], outcome="failed")
+    box.complete(ids[2], outcome="partial")
+    seen: list[str] = []
+    if mode == "sync":
+        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+            done = record(client, str(ledger_path)).resume(
+                poll_interval=0.01, on_update=lambda rec, run: seen.append(run.run_id)
+            )
+    else:
+
+        async def go() -> Any:
+            async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                return await record(client, str(ledger_path)).resume(
+                    poll_interval=0.01, on_update=lambda rec, run: seen.append(run.run_id)
+                )
+
+        done = run_async(go())
+    assert sorted(seen) == sorted(ids)
+    states = {r.run_id: r.state for r in done}
+    assert states == {ids[0]: "completed", ids[1]: "failed", ids[2]: "partial"}
+    with Ledger(ledger_path) as ledger:
+        assert ledger.unfinished() == []
+        assert len(ledger.list()) == 3
+
+
+def test_orphaned_create_becomes_ambiguous_on_resume(box: Sandbox, ledger_path: Path) -> None:
+    with Ledger(ledger_path) as ledger:
+        row = ledger.begin_create(idempotency_key="k-orphan", api_host=box.url,
+                                  request={"prompt": "p"}, fingerprint="f")
+        conn = sqlite3.connect(ledger_path)
+        conn.execute("UPDATE runs SET pid = 999999999 WHERE id = ?", (row,))  # a dead process
+        conn.commit()
+        conn.close()
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        assert runs.resume(poll_interval=0.01) == []
+        rec = runs.lookup("k-orphan")
+    assert rec.state == "ambiguous" and "stopped before recording" in (rec.error or "")
+    assert box.runs_created == 0
+
+
+def test_download_all_records_paths(box: Sandbox, ledger_path: Path, tmp_path: Path) -> None:
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        run = runs.create("Report", template="report")
+        run.wait(poll_interval=0.05)
+        paths = run.download_all(tmp_path / "out")
+        rec = runs.lookup(run.run_id)
+    assert paths and [a.path for a in rec.artifacts] == [str(p) for p in paths]
+    assert rec.downloaded_at is not None
+
+
+def test_same_key_again_recovers_an_ambiguous_run_in_the_same_row(
+    box: Sandbox, ledger_path: Path
+) -> None:
+    box.inject(drop="after", method="POST", path="/v1/run")
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        with pytest.raises(spine.SpineConnectionError) as caught:
+            runs.create("Paid once", idempotency_key="my-key-1")
+        assert caught.value.run_may_exist and runs.lookup("my-key-1").state == "ambiguous"
+        again = runs.create("Paid once", idempotency_key="my-key-1")
+        again.wait(poll_interval=0.05)
+        # A third use of the key after the end changes nothing recorded.
+        runs.create("Paid once", idempotency_key="my-key-1")
+    (rec,) = runs.list()
+    assert rec.run_id == again.run_id == box.run_ids[0] and rec.state == "completed"
+    assert box.runs_created == 1
