@@ -128,6 +128,17 @@ class SpineError(Exception):
         self.idempotency_key = idempotency_key
         self.run_may_exist = run_may_exist
 
+    @property
+    def transient(self) -> bool:
+        """True when this failure does not end a wait: ``wait()`` and the other waits poll
+        again on their schedule (only their deadline ends them). False for a definitive
+        answer (a refused id, key or account: 400 with the API's error envelope, 401, 403, 404)
+        and for what no request produced (a failed run, a wait's own timeout). One column of
+        the SDK's outcome table (``docs/faults.md``)."""
+        from spine._retry import is_transient
+
+        return is_transient(self)
+
     def _describe(self) -> str:
         return redact(self.message)
 

@@ -34,9 +34,6 @@ from spine import (
     AsyncSpineClient,
     InvalidRequestError,
     NotFoundError,
-    RateLimitError,
-    ServerError,
-    SpineConnectionError,
     SpineError,
     SpineTimeoutError,
     Template,
@@ -67,9 +64,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("spine.ledger")
-
-_TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
-
 
 def api_host(client: SpineClient | AsyncSpineClient) -> str:
     """``scheme://host[:port]`` of the client's API (what the ledger keeps; never the key)."""
@@ -502,7 +496,9 @@ class RecordedRuns(_RunsBase):
                 except NotFoundError:
                     del schedule[run_id]
                     continue
-                except _TRANSIENT:
+                except SpineError as exc:
+                    if not exc.transient:  # the SDK's one list of transient outcomes
+                        raise
                     schedule[run_id] = (rec, now + interval, interval)
                     continue
                 recorder.observe(run)

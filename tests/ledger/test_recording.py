@@ -295,3 +295,30 @@ def test_same_key_again_recovers_an_ambiguous_run_in_the_same_row(
     (rec,) = runs.list()
     assert rec.run_id == again.run_id == box.run_ids[0] and rec.state == "completed"
     assert box.runs_created == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_resume_rides_out_what_a_wait_rides_out(
+    mode: str, manual_box: Sandbox, ledger_path: Path
+) -> None:
+    """resume() keeps polling through the SDK's transient outcomes (one list with wait()):
+    a 408 after the retries, a proxy's redirect or HTML page."""
+    box = manual_box
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        run_id = record(client, str(ledger_path)).create("Left behind").run_id
+    box.complete(run_id)
+    box.inject(path="/v1/run/*", status=408, retry_after=0, times=5)  # > one poll's retries
+    box.inject(path="/v1/run/*", status=302, headers={"Location": "https://login.example/"})
+    box.inject(path="/v1/run/*", status=200, body="<html>portal</html>", content_type="text/html")
+    if mode == "sync":
+        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+            done = record(client, str(ledger_path)).resume(poll_interval=0.01)
+    else:
+
+        async def go() -> Any:
+            async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                return await record(client, str(ledger_path)).resume(poll_interval=0.01)
+
+        done = run_async(go())
+    assert [r.state for r in done] == ["completed"]
+    assert len([r for r in box.requests if r.method == "GET"]) == 8
