@@ -854,6 +854,15 @@ class _Batch:
             item_seq=self.seq[item_id],
             row=previous.id if previous is not None else None,
         )
+        try:
+            await self._create(item, creation)
+        except BaseException as exc:
+            if not creation.on_wire:  # cancelled before (re)sending it: nothing was paid
+                creation.failed(exc)
+            raise
+
+    async def _create(self, item: BatchItem, creation: _Creation) -> None:
+        item_id = item.item_id
         where = "waiting"
         while True:
             await self._wait_for_gate()
@@ -882,13 +891,13 @@ class _Batch:
                 creation.on_wire = True
                 handle = await self.client.runs.create(creation.prompt, **creation.kwargs)
             except AuthenticationError as exc:
-                creation.failed(exc)  # 401: refused, nothing was created
+                state = creation.failed(exc)  # 401: refused, nothing was created
                 self.stop(exc)
-                self._move(item_id, "creating", "rejected", str(exc))
+                self._move(item_id, "creating", state, str(exc))
                 return
             except (RateLimitError, SpineConnectionError, ServerError, SpineTimeoutError) as exc:
-                state = creation.failed(exc)
-                if state == "ambiguous":
+                creation.failed(exc)
+                if exc.run_may_exist:
                     self._move(item_id, "creating", "ambiguous", str(exc))
                     return
                 # The server did not act on it: pause every create, then send it again.
@@ -897,7 +906,8 @@ class _Batch:
                 unreachable = not isinstance(exc, RateLimitError)
                 if unreachable and self.gate.failures > self.max_unreachable:
                     self.stop(exc)
-                    self._move(item_id, "creating", "rejected", str(exc))
+                    state = "ambiguous" if creation.previous_state == "ambiguous" else "rejected"
+                    self._move(item_id, "creating", state, str(exc))
                     return
                 creation.on_wire = False
                 continue  # the same row and Idempotency-Key are sent again

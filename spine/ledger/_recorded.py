@@ -231,6 +231,14 @@ class _Creation:
         returns the state recorded: ``ambiguous``, ``rejected`` or ``not_started`` (never
         sent: the row is forgotten)."""
         state, message = classify(exc, on_wire=self.on_wire)
+        if state == "rejected" and self.previous_state == "ambiguous":
+            # This send was refused, but an earlier one with the same key may have made the
+            # run: the create stays ambiguous (a new key could pay twice).
+            state = "ambiguous"
+            message = (
+                f"sent again with its original Idempotency-Key and refused ({message}); the"
+                " first send may have made the run"
+            )
         row = self.row
         if row is None or self.ledger is None:
             return state

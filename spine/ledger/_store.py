@@ -463,19 +463,21 @@ class Ledger:
         return self._write("record a create in", work, durable=True)
 
     def unsend(self, row: int, previous_state: str | None) -> None:
-        """The create recorded in ``row`` was provably never sent (stopped before the request
-        was handed to the SDK): forget a new row, or give a reused one its state back. A row
-        that has a run id is never touched."""
+        """The create recorded in ``row`` was provably never sent this time (stopped before
+        the request was handed to the SDK, or while waiting to send it again after a 429):
+        forget a new row, or give a reused one its state back. A row that has a run id, or
+        whose create may have made a run, is never touched."""
         params: tuple[Any, ...]
         if previous_state is None:
             sql, params = (
-                "DELETE FROM runs WHERE id = ? AND state = 'sending' AND run_id IS NULL",
+                "DELETE FROM runs WHERE id = ? AND state IN ('sending', 'rejected')"
+                " AND run_id IS NULL",
                 (row,),
             )
         else:
             sql, params = (
-                "UPDATE runs SET state = ?, updated_at = ? WHERE id = ? AND state = 'sending'"
-                " AND run_id IS NULL",
+                "UPDATE runs SET state = ?, updated_at = ? WHERE id = ?"
+                " AND state IN ('sending', 'rejected') AND run_id IS NULL",
                 (previous_state, time.time(), row),
             )
         self._write("update", lambda c: c.execute(sql, params))
