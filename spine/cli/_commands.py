@@ -415,6 +415,8 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
             where = " (a sandbox canvas: not on the web app)" if args.sandbox else ""
             out.note(f"Canvas: {canvas_url(handle.canvas_id)}{where}")
         if not args.wait:
+            if handle.ledger_error is not None and handle.flush_ledger():
+                out.note(f"Note: run {handle.run_id} is now recorded in the run ledger.")
             if out.json:
                 data: dict[str, Any] = (
                     handle.create_response.model_dump(mode="json")

@@ -359,6 +359,13 @@ class _RecordedBase:
         self._recorder.flush()
         return ledger.get(self.run_id)
 
+    def flush_ledger(self) -> bool:
+        """Write now what the ledger could not take earlier (the run id of the create, when
+        the ledger was locked right after it was sent); returns True when nothing is left
+        pending. Every later recorded state does this on its own."""
+        self._recorder.flush()
+        return self._recorder.pending is None
+
     def record_downloads(
         self, saved: Iterable[tuple[RunArtifact, str | os.PathLike[str]]]
     ) -> bool:

@@ -417,12 +417,15 @@ def test_every_argument_is_checked_before_anything_is_sent(
     mode: str, option: str, value: Any, error: type[Exception], box: Sandbox, tmp_path: Path
 ) -> None:
     items = [{"prompt": "x"}]
-    with pytest.raises(error):
+
+    def go() -> Any:
         if mode == "sync":
-            run_batch(items, out=tmp_path / "out", api_key=KEY, base_url=box.url,
-                      ledger=tmp_path / "l.db", **{option: value})
-        else:
-            _batch(box, items, tmp_path / "out", tmp_path / "l.db", **{option: value})
+            return run_batch(items, out=tmp_path / "out", api_key=KEY, base_url=box.url,
+                             ledger=tmp_path / "l.db", **{option: value})
+        return _batch(box, items, tmp_path / "out", tmp_path / "l.db", **{option: value})
+
+    with pytest.raises(error):
+        go()
     assert box.requests == [] and not (tmp_path / "l.db").exists()
     assert not (tmp_path / "out").exists()
 

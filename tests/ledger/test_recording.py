@@ -428,7 +428,7 @@ def test_create_refuses_what_the_sdk_refuses_before_any_row(
 
 
 def test_record_takes_only_a_client() -> None:
-    with pytest.raises(TypeError, match="SpineClient or a spine.AsyncSpineClient, not object"):
+    with pytest.raises(TypeError, match=r"SpineClient or a spine\.AsyncSpineClient, not object"):
         record(object())  # type: ignore[call-overload]
 
 
@@ -443,3 +443,22 @@ def test_resume_checks_its_schedule_before_polling(
         with pytest.raises(ValueError, match="poll_interval"):
             runs.resume(poll_interval=value)
     assert manual_box.requests == []
+
+
+def test_flush_ledger_records_the_run_id_once_the_lock_clears(
+    box: Sandbox, ledger_path: Path
+) -> None:
+    ledger = Ledger(ledger_path, busy_timeout=0.2)
+    holders: list[sqlite3.Connection] = []
+    box.on_request(lambda r: holders.append(_hold_lock(ledger_path))
+                   if r.method == "POST" and not holders else None)
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client, warnings.catch_warnings():
+        warnings.simplefilter("ignore", LedgerWarning)
+        run = record(client, ledger).create("Paid for")
+        assert run.flush_ledger() is False  # still locked
+        for conn in holders:
+            conn.execute("ROLLBACK")
+            conn.close()
+        assert run.flush_ledger() is True
+    rec = ledger.get(run.run_id)
+    assert rec is not None and rec.state == "running" and rec.canvas_id == run.canvas_id
