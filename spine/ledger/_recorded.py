@@ -359,6 +359,14 @@ class _RecordedBase:
         self._recorder.flush()
         return ledger.get(self.run_id)
 
+    def _lost(self, exc: NotFoundError) -> None:
+        """The API answered 404 for this run: record it ``lost`` (then the error goes on)."""
+        message = str(exc)
+        self._recorder.safely(
+            f"Could not record that run {self.run_id} is lost",
+            lambda led: led.mark_lost(self.run_id, message),
+        )
+
     def flush_ledger(self) -> bool:
         """Write now what the ledger could not take earlier (the run id of the create, when
         the ledger was locked right after it was sent); returns True when nothing is left
@@ -408,15 +416,24 @@ class RecordedRun(_RecordedBase):
         return f"RecordedRun({self.handle!r})"
 
     def refresh(self) -> GetRunResponse:
-        """Poll once (``GET /v1/run/{id}``) and record what changed."""
-        run = self.handle.refresh()
+        """Poll once (``GET /v1/run/{id}``) and record what changed (a 404 records the run
+        ``lost``, then is raised)."""
+        try:
+            run = self.handle.refresh()
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         self._recorder.observe(run)
         return run
 
     def wait_for_terminal(self, **kwargs: Any) -> GetRunResponse:
-        """:meth:`spine.RunHandle.wait_for_terminal`, recording the terminal state."""
+        """:meth:`spine.RunHandle.wait_for_terminal`, recording the terminal state (a 404
+        records the run ``lost``: the API no longer knows it)."""
         try:
             return self.handle.wait_for_terminal(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -425,6 +442,9 @@ class RecordedRun(_RecordedBase):
         ``RunFailedError``)."""
         try:
             return self.handle.wait(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -432,6 +452,9 @@ class RecordedRun(_RecordedBase):
         """:meth:`spine.RunHandle.stream_progress`, recording the state it ends on."""
         try:
             yield from self.handle.stream_progress(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -466,7 +489,11 @@ class AsyncRecordedRun(_RecordedBase):
 
     async def refresh(self) -> GetRunResponse:
         """See :meth:`RecordedRun.refresh`."""
-        run = await self.handle.refresh()
+        try:
+            run = await self.handle.refresh()
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         self._recorder.observe(run)
         return run
 
@@ -474,6 +501,9 @@ class AsyncRecordedRun(_RecordedBase):
         """See :meth:`RecordedRun.wait_for_terminal`."""
         try:
             return await self.handle.wait_for_terminal(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -481,6 +511,9 @@ class AsyncRecordedRun(_RecordedBase):
         """See :meth:`RecordedRun.wait`."""
         try:
             return await self.handle.wait(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -489,6 +522,9 @@ class AsyncRecordedRun(_RecordedBase):
         try:
             async for progress in self.handle.stream_progress(**kwargs):
                 yield progress
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -647,8 +683,13 @@ class RecordedRuns(_RunsBase):
         return RecordedRun(handle, self._follow(handle.run_id, label))
 
     def get(self, run_id: str) -> GetRunResponse:
-        """``runs.get``, recording the state when the run is in the ledger."""
-        run = self.client.runs.get(run_id)
+        """``runs.get``, recording the state when the run is in the ledger (a 404 records a
+        known run ``lost``, then is raised)."""
+        try:
+            run = self.client.runs.get(run_id)
+        except NotFoundError as exc:
+            self._lost(run_id, exc)
+            raise
         _Recorder(self.ledger).observe(run)
         return run
 
@@ -792,7 +833,11 @@ class AsyncRecordedRuns(_RunsBase):
 
     async def get(self, run_id: str) -> GetRunResponse:
         """See :meth:`RecordedRuns.get`."""
-        run = await self.client.runs.get(run_id)
+        try:
+            run = await self.client.runs.get(run_id)
+        except NotFoundError as exc:
+            self._lost(run_id, exc)
+            raise
         _Recorder(self.ledger).observe(run)
         return run
 

@@ -462,3 +462,31 @@ def test_flush_ledger_records_the_run_id_once_the_lock_clears(
         assert run.flush_ledger() is True
     rec = ledger.get(run.run_id)
     assert rec is not None and rec.state == "running" and rec.canvas_id == run.canvas_id
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_waiting_on_a_run_the_server_forgot_records_it_lost(
+    mode: str, manual_box: Sandbox, ledger_path: Path
+) -> None:
+    box = manual_box
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        run_id = record(client, str(ledger_path)).create("Long").run_id
+    box.reset()
+    if mode == "sync":
+        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+            handle = record(client, str(ledger_path)).attach(run_id)
+            with pytest.raises(spine.NotFoundError):
+                handle.wait(poll_interval=0.05)
+    else:
+
+        async def go() -> None:
+            async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                handle = record(client, str(ledger_path)).attach(run_id)
+                with pytest.raises(spine.NotFoundError):
+                    await handle.wait(poll_interval=0.05)
+
+        run_async(go())
+    with Ledger(ledger_path) as ledger:
+        rec = ledger.get(run_id)
+        assert rec is not None and rec.state == "lost" and "404" in (rec.error or "")
+        assert ledger.unfinished() == []
