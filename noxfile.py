@@ -54,6 +54,24 @@ def check_generated(session: nox.Session) -> None:
     session.run("python", "codegen/generate.py", "check")
 
 
+@nox.session(name="spec-diff", python=PYTHON)
+def spec_diff(session: nox.Session) -> None:
+    """openapi.yaml against a base (posargs: --base REF): breaking changes need a version bump
+    and a CHANGELOG.md entry."""
+    session.install("-r", CODEGEN_REQUIREMENTS)
+    session.run("python", "codegen/spec_diff.py", *session.posargs)
+
+
+@nox.session(name="contract-live", python=PYTHON)
+def contract_live(session: nox.Session) -> None:
+    """The live API's answers against openapi.yaml (SPINE_API_KEY, SPINE_BASE_URL, a run id);
+    recorded bodies land in tests/fixtures/recorded/. Without a key it says so and passes."""
+    session.install(".[contract]")
+    session.run(
+        "spine", "contract-check", "--record", "tests/fixtures/recorded", *session.posargs
+    )
+
+
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The README's main job: a real end-to-end run through the SDK against the sandbox."""

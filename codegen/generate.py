@@ -3,6 +3,10 @@
     python codegen/generate.py generate   # regenerate into a fresh directory and swap it in
     python codegen/generate.py check      # regenerate into a temporary directory and diff
 
+Before the generator runs, ``generate`` also rewrites what repeats the spec's vocabularies
+(``codegen/derive.py``): the ``blocks`` pattern in ``openapi.yaml`` and the enum members in
+``spine/_enums.py``; ``check`` fails when either is stale.
+
 The generator and its formatter must be exactly the versions pinned in
 ``codegen/requirements.txt`` (``make generate`` installs them); the script refuses to run with
 any other version, because a different generator writes different code. Beside the output it
@@ -22,6 +26,9 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import derive
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
@@ -124,9 +131,20 @@ def _build(workdir: Path, pins: dict[str, str]) -> Path:
     return out
 
 
+def _derived() -> dict[Path, tuple[str, str]]:
+    try:
+        return derive.derived_files()
+    except derive.DeriveError as exc:
+        sys.exit(f"codegen: {exc}")
+
+
 def generate() -> int:
     pins = _pins()
     _check_tool_versions(pins)
+    for path, (old, new) in _derived().items():
+        if old != new:
+            path.write_text(new, encoding="utf-8")
+            print(f"codegen: rewrote the derived parts of {path.relative_to(ROOT)}")
     with tempfile.TemporaryDirectory(prefix="spine-codegen-") as tmp:
         fresh = _build(Path(tmp), pins)
         staged = ROOT / ".generated.new"
@@ -148,6 +166,24 @@ def generate() -> int:
 def check() -> int:
     pins = _pins()
     _check_tool_versions(pins)
+    stale: list[str] = []
+    for path, (old, new) in _derived().items():
+        if old != new:
+            name = path.relative_to(ROOT).as_posix()
+            diff = difflib.unified_diff(
+                old.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                f"committed/{name}",
+                f"derived/{name}",
+            )
+            sys.stdout.write("".join(list(diff)[:60]))
+            stale.append(name)
+    if stale:
+        print(
+            f"\ncodegen: {', '.join(stale)} no longer match the vocabularies in {SPEC.name}.\n"
+            f"Fix: run `{FIX_COMMAND}` and commit the result."
+        )
+        return 1
     with tempfile.TemporaryDirectory(prefix="spine-codegen-") as tmp:
         fresh = _tree(_build(Path(tmp), pins))
     committed = _tree(OUT_DIR) if OUT_DIR.is_dir() else {}

@@ -27,6 +27,14 @@ def show_tasks(tasks: list[spine.TaskNode], depth: int = 1) -> None:
         show_tasks(task.children or [], depth + 1)
 
 
+def count_tasks(tasks: list[spine.TaskNode], status: str | None = None) -> int:
+    """Tasks in these trees, at every depth (only those with ``status`` when given)."""
+    return sum(
+        (status is None or task.status == status) + count_tasks(task.children or [], status)
+        for task in tasks
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="where to save the artifacts")
@@ -62,8 +70,15 @@ def main(argv: list[str] | None = None) -> int:
             result = run.wait(poll_interval=0.25)
             final = run.last
             assert final is not None
-            credits = final.metadata.credits_consumed if final.metadata else 0
+            # A finished run reports no progress: its last figures come from the task tree.
+            roots = run.get_tasks()
+            finished = roots.completed + roots.not_completed
             seconds = (final.duration_ms or 0) / 1000
+            print(
+                f"  progress: {count_tasks(finished, status='completed')}/{count_tasks(finished)}"
+                f" tasks, {seconds:.1f} s elapsed ({final.status})"
+            )
+            credits = final.metadata.credits_consumed if final.metadata else 0
             print(f"\nrun {final.status} in {seconds:.1f} s, {credits} credits")
             print("\n--- final output " + "-" * 50)
             print(result.final_output)
@@ -75,12 +90,12 @@ def main(argv: list[str] | None = None) -> int:
                 path = artifact.download(out)  # streamed; no API key goes to the file host
                 print(f"  {artifact.type:5} {path.name} ({path.stat().st_size} bytes)")
 
-            canvas_id = run.canvas_id
-            assert canvas_id is not None
-            print(f"\ncanvas link (on the real service): {spine.canvas_url(canvas_id)}")
-            dag = client.canvas.get_dag(canvas_id)
+            # A sandbox canvas lives only in this process: no link to the Spine web app.
+            dag = run.get_dag()
+            print(f"\ncanvas {dag.canvas_id} (a sandbox canvas, not on the Spine web app;")
+            print(f"  its graph: {sandbox.url}/v1/canvas/{dag.canvas_id}/dag)")
             names = {node.id: node.name for node in dag.nodes}
-            print(f"\ncanvas {dag.canvas_name!r}: {len(dag.nodes)} blocks, {len(dag.edges)} edges")
+            print(f"canvas {dag.canvas_name!r}: {len(dag.nodes)} blocks, {len(dag.edges)} edges")
             for node in dag.nodes:
                 print(f"  [{node.status}] {node.type}: {node.name}")
             for edge in dag.edges:
@@ -89,9 +104,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"{names.get(edge.target_id, edge.target_id)}"
                 )
 
-            tree = client.canvas.get_tasks(canvas_id)
-            print(f"\ntask tree: {len(tree.completed)} completed, {len(tree.not_completed)} not")
-            show_tasks(tree.completed + tree.not_completed)
+            tree = run.get_tasks()
+            roots = tree.completed + tree.not_completed
+            total = count_tasks(roots)
+            done = count_tasks(roots, status="completed")
+            print(
+                f"\ntask tree: {total} tasks under {len(roots)} root tasks, {done} completed"
+                f" ({len(tree.completed)} root tasks completed, {len(tree.not_completed)} not)"
+            )
+            show_tasks(roots)
     print("\ndemo finished: create (with a file) -> progress -> wait -> artifacts -> canvas")
     return 0
 

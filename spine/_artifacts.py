@@ -58,6 +58,7 @@ from spine._exceptions import (
     SpineError,
     SpineTimeoutError,
     body_excerpt,
+    sentence,
 )
 from spine._redact import redact
 from spine._version import __version__
@@ -450,8 +451,11 @@ def _transport_error(exc: httpx.HTTPError, name: str, url: httpx.URL) -> SpineEr
             url=_display_url(url),
         )
     return SpineConnectionError(
-        f"Downloading artifact {name!r} from {url.host} failed: "
-        f"{type(exc).__name__}: {redact(exc) or 'connection error'}. Check the network and retry."
+        sentence(
+            f"Downloading artifact {name!r} from {url.host} failed: "
+            f"{type(exc).__name__}: {redact(exc) or 'connection error'}",
+            "Check the network and retry.",
+        )
     )
 
 

@@ -35,6 +35,7 @@ from spine._exceptions import (
     UnexpectedResponseError,
     error_from_response,
     scrub,
+    sentence,
 )
 from spine._files import close_uploads
 from spine._log import configure_logging_from_env, logger
@@ -404,8 +405,10 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
         )
     elif isinstance(exc, httpx.TransportError):
         err = SpineConnectionError(
-            f"Could not reach the Spine API{where}: {type(exc).__name__}: {redact(exc)}. "
-            "Check the network and base_url."
+            sentence(
+                f"Could not reach the Spine API{where}: {type(exc).__name__}: {redact(exc)}",
+                "Check the network and base_url.",
+            )
         )
     else:  # not a transport failure: an httpx or library error below the SDK
         err = SpineError(f"The request failed{where}: {type(exc).__name__}: {redact(exc)}")

@@ -86,17 +86,9 @@ class _ClientBase:
 class SpineClient(_ClientBase):
     """A synchronous client of the Spine API. Safe to share between threads.
 
-    Args:
-        api_key: ``sk_spine_...``; defaults to the ``SPINE_API_KEY`` environment variable.
-        base_url: the API host; defaults to ``SPINE_BASE_URL``, then ``https://api.getspine.ai``.
-            ``/v1`` is appended unless present. Plain ``http://`` is refused except on loopback
-            or with ``allow_http=True``.
-        timeout: per request: seconds (total) or an ``httpx.Timeout``; default 60 s total and
-            10 s to connect.
-        retry_policy: how transient failures are retried; default ``RetryPolicy()``.
-        http_client: an ``httpx.Client`` to send with. The SDK adds its headers per request
-            and never closes it.
-        allow_http: permit a non-loopback ``http://`` base URL.
+    ``SpineClient(*, api_key=None, base_url=None, timeout=None, retry_policy=None,
+    http_client=None, allow_http=False)``: see ``help(SpineClient.__init__)``. Use it as a
+    context manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -109,6 +101,26 @@ class SpineClient(_ClientBase):
         http_client: httpx.Client | None = None,
         allow_http: bool = False,
     ) -> None:
+        """Create a client (no request is sent).
+
+        Args:
+            api_key: ``sk_spine_...``; defaults to the ``SPINE_API_KEY`` environment variable.
+            base_url: the API host; defaults to ``SPINE_BASE_URL``, then
+                ``https://api.getspine.ai``. ``/v1`` is appended unless present. Plain
+                ``http://`` is refused except on loopback or with ``allow_http=True``.
+            timeout: per request: seconds (total) or an ``httpx.Timeout``; default 60 s total
+                and 10 s to connect.
+            retry_policy: how transient failures are retried; default ``RetryPolicy()``.
+            http_client: an ``httpx.Client`` to send with. The SDK adds its headers per request
+                and never closes it.
+            allow_http: permit a non-loopback ``http://`` base URL.
+
+        Raises:
+            ValueError: no API key (argument or ``SPINE_API_KEY``), or a base URL that is
+                not http(s), or plain ``http://`` to a non-loopback host without
+                ``allow_http``.
+            TypeError: ``http_client`` is not an ``httpx.Client``.
+        """
         _check_http_client(http_client, httpx.Client)
         self._settings = Settings(
             api_key=api_key,
@@ -166,6 +178,14 @@ class AsyncSpineClient(_ClientBase):
         http_client: httpx.AsyncClient | None = None,
         allow_http: bool = False,
     ) -> None:
+        """Create an async client (no request is sent); the arguments are those of
+        :class:`SpineClient` (see ``help(SpineClient.__init__)``):
+
+        api_key (``SPINE_API_KEY``), base_url (``SPINE_BASE_URL``, then
+        ``https://api.getspine.ai``), timeout (60 s total, 10 s to connect), retry_policy
+        (``RetryPolicy()``), http_client (an ``httpx.AsyncClient``, never closed by the SDK),
+        allow_http (permit a non-loopback ``http://`` base URL).
+        """
         _check_http_client(http_client, httpx.AsyncClient)
         self._settings = Settings(
             api_key=api_key,

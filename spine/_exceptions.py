@@ -23,7 +23,8 @@ Any other status of 400 or more (403, 409, 413, 422...) raises the base :class:`
 
 Every :class:`SpineError` carries ``idempotency_key`` and ``run_may_exist``. They are set after an
 ambiguous failure of ``POST /v1/run`` (the request may have reached the server): the message then
-says that the run may exist and how to get it without paying twice.
+says that the run may exist and how to check for it before creating it again. Spine does not
+document deduplication by ``Idempotency-Key``, so the SDK never re-sends such a request itself.
 
 ``str(exc)`` is meant to be read by a person: the server's message, the HTTP status, the
 ``X-Request-ID`` to quote to support, and a short hint of what to do next. Nothing in this module
@@ -65,9 +66,25 @@ __all__ = [
     "WebhookSignatureError",
     "error_from_response",
     "scrub",
+    "sentence",
 ]
 
 _EXCERPT_CHARS = 120
+_END = (".", "!", "?", "…")
+
+
+def sentence(*parts: str | None) -> str:
+    """Join message parts as sentences: each ends with exactly one full stop (none doubled
+    when a part, such as an httpx message, already ends with one), one space between."""
+    out: list[str] = []
+    for part in parts:
+        text = (part or "").strip()
+        if not text:
+            continue
+        while text.endswith("..") and not text.endswith("..."):
+            text = text[:-1]
+        out.append(text if text.endswith(_END) else text + ".")
+    return " ".join(out)
 
 
 def _restore(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -82,8 +99,11 @@ class SpineError(Exception):
     """Base class of every exception the SDK raises on purpose.
 
     ``idempotency_key`` and ``run_may_exist`` describe an ambiguous ``POST /v1/run``: when
-    ``run_may_exist`` is true the run may have been created, and calling ``runs.create`` again
-    with the same ``idempotency_key`` returns it instead of creating (and paying for) another.
+    ``run_may_exist`` is true the run may have been created (and charged). Spine does not
+    document that a repeated create with the same ``Idempotency-Key`` returns the first run
+    (the sandbox does), so check before creating it again: a webhook endpoint subscribed to
+    ``run.started`` receives an event for every run created. If you create it again, pass the
+    same ``idempotency_key`` so that a server that honours the key can deduplicate.
     """
 
     message: str
@@ -108,14 +128,17 @@ class SpineError(Exception):
     def __str__(self) -> str:
         text = self._describe()
         if self.run_may_exist:
-            note = "The run may have been created on the server."
+            note = (
+                "The run may have been created on the server (and charged). Check before"
+                " creating it again: a webhook endpoint subscribed to run.started gets an event"
+                " for every run created."
+            )
             if self.idempotency_key:
                 note += (
-                    " To get it without paying twice, call runs.create again with the same"
-                    f" idempotency_key={self.idempotency_key!r}."
+                    " If you create it again, pass"
+                    f" idempotency_key={self.idempotency_key!r} so that a server that honours"
+                    " the key can return the first run (Spine does not document that it does)."
                 )
-            else:
-                note += " Check your runs before creating it again."
             text = f"{text} {note}" if text else note
         return text
 
@@ -229,15 +252,17 @@ class SpineAPIError(SpineError):
             details.append(f"request id {redact(self.request_id)}")
         text = f"{message} ({'; '.join(details)})" if details else message
         hint = self._hint()
-        if hint:
-            text = f"{text}. {hint}" if not text.endswith((".", "!", "?")) else f"{text} {hint}"
-        return text
+        return sentence(text, hint) if hint else text
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({redact(self.message)!r}, status_code={self.status_code},"
-            f" request_id={redact(self.request_id) if self.request_id else None!r})"
-        )
+        # Only what is known: no status_code=0 for an error that was not an HTTP answer, no
+        # request_id=None when the server sent none.
+        parts = [repr(redact(self.message))]
+        if self.status_code:
+            parts.append(f"status_code={self.status_code}")
+        if self.request_id:
+            parts.append(f"request_id={redact(self.request_id)!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 class BadRequestError(SpineAPIError):
@@ -338,6 +363,10 @@ class RunFailedError(SpineAPIError):
             return f"Inspect .errors, or the canvas at https://app.getspine.ai/canvas/{canvas_id}."
         return "Inspect .errors and .run for details."
 
+    def __repr__(self) -> str:
+        errors = [redact(e.error) for e in self.errors]
+        return f"RunFailedError(run_id={self.run_id!r}, errors={errors!r})"
+
 
 class UnexpectedResponseError(SpineAPIError):
     """The response is not what the API contract says: not JSON, a wrong envelope, missing or
@@ -359,6 +388,13 @@ class InvalidRequestError(BadRequestError, ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, status_code=400, error_message=message)
+
+    def _describe(self) -> str:
+        # Nothing was sent: no "(HTTP 400)", no request id, no advice about the server.
+        return sentence(redact(self.message), "Nothing was sent to the API.")
+
+    def __repr__(self) -> str:
+        return f"InvalidRequestError({redact(self.message)!r})"
 
 
 class ArtifactDownloadError(SpineError):

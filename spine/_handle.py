@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from spine import _operations as ops
 from spine._enums import RunStatus
 from spine._exceptions import SpineError, scrub
-from spine._models import CreateRunResponse, GetRunResponse, RunProgress, RunResult
+from spine._models import (
+    CanvasDAG,
+    CreateRunResponse,
+    GetRunResponse,
+    RunProgress,
+    RunResult,
+    TaskTree,
+)
 from spine._operations import check_id
 from spine._poller import Done, Failed, OnPoll, Poller, PollNow, ProgressPoller, wait_steps
 
@@ -71,6 +78,13 @@ def _poller(
     )
 
 
+def _no_canvas(run_id: str) -> SpineError:
+    return SpineError(
+        f"Run {run_id} has no canvas id yet: the API has not reported one. Ask again after"
+        " the next poll (refresh() or wait())."
+    )
+
+
 class _HandleState:
     """What both handles know about their run."""
 
@@ -102,18 +116,26 @@ class _HandleState:
 
     @property
     def status(self) -> str | None:
-        """The status seen by the latest poll (None before the first one)."""
-        return None if self.last is None else self.last.status
+        """The run's latest known status: from the latest poll, else from the create response
+        (``running``); None for a handle attached by id and not polled yet."""
+        if self.last is not None:
+            return self.last.status
+        if self.create_response is not None:
+            return self.create_response.status
+        return None
 
     def _observe(self, run: GetRunResponse) -> GetRunResponse:
         self.last = run
         return run
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(run_id={self.run_id!r}, status={self.status!r}, "
-            f"canvas_id={self.canvas_id!r})"
-        )
+        # Only what is known: an attached handle not polled yet has no status to show.
+        parts = [f"run_id={self.run_id!r}"]
+        if self.status is not None:
+            parts.append(f"status={str(self.status)!r}")
+        if self.canvas_id is not None:
+            parts.append(f"canvas_id={self.canvas_id!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 class RunHandle(_HandleState):
@@ -192,6 +214,28 @@ class RunHandle(_HandleState):
             on_poll=on_poll,
         )
         return _result(run)
+
+    def _canvas_id(self) -> str:
+        canvas_id = self.canvas_id
+        if canvas_id is None:
+            canvas_id = self.refresh().canvas_id
+        if canvas_id is None:
+            raise _no_canvas(self.run_id)
+        return canvas_id
+
+    def get_dag(self) -> CanvasDAG:
+        """The run's canvas block graph (``client.canvas.get_dag(canvas_id)``).
+
+        The canvas id comes from the latest poll or the create response; when neither has
+        one yet, the run is polled once. Raises :class:`SpineError` if the API still has not
+        reported a canvas id (Spine may omit it from the first polls).
+        """
+        return self._runtime.call(ops.get_dag(self._canvas_id()))
+
+    def get_tasks(self) -> TaskTree:
+        """The run's task tree (``client.canvas.get_tasks(canvas_id)``); the canvas id is found
+        as for :meth:`get_dag`."""
+        return self._runtime.call(ops.get_tasks(self._canvas_id()))
 
     def stream_progress(self, *, poll_interval: float = 2.0) -> Iterator[RunProgress]:
         """Yield the run's progress at a fixed interval while it runs; stop when it ends.
@@ -274,6 +318,22 @@ class AsyncRunHandle(_HandleState):
             on_poll=on_poll,
         )
         return _result(run)
+
+    async def _canvas_id(self) -> str:
+        canvas_id = self.canvas_id
+        if canvas_id is None:
+            canvas_id = (await self.refresh()).canvas_id
+        if canvas_id is None:
+            raise _no_canvas(self.run_id)
+        return canvas_id
+
+    async def get_dag(self) -> CanvasDAG:
+        """See :meth:`RunHandle.get_dag`."""
+        return await self._runtime.call(ops.get_dag(await self._canvas_id()))
+
+    async def get_tasks(self) -> TaskTree:
+        """See :meth:`RunHandle.get_tasks`."""
+        return await self._runtime.call(ops.get_tasks(await self._canvas_id()))
 
     async def stream_progress(self, *, poll_interval: float = 2.0) -> AsyncIterator[RunProgress]:
         """See :meth:`RunHandle.stream_progress`."""

@@ -1,4 +1,4 @@
-"""The five API operations as pure request descriptions.
+"""The API operations as pure request descriptions.
 
 Each builder checks its arguments (bad input fails here, before any request is sent), asks the
 generated endpoint module for the request (method, path, encoding: they come only from the

@@ -38,11 +38,12 @@ class Runs:
         """Create a run (``POST /v1/run``) and return its handle.
 
         Input is checked before anything is sent. The request carries an ``Idempotency-Key``
-        (``idempotency_key``, or a fresh UUID) and is re-sent automatically only when the server
-        provably did not act on it; after an ambiguous failure the exception has
-        ``run_may_exist=True`` and the key: create again with that key to get the run without
-        paying twice. Files given as paths are opened and closed by the SDK; file objects you
-        pass stay open.
+        (``idempotency_key``, or a fresh UUID) so that a server that honours it can deduplicate;
+        Spine does not document that it does (the sandbox does). It is re-sent automatically
+        only when it never reached the server or was refused with 429 or 503; after an
+        ambiguous failure the exception has ``run_may_exist=True``, the key, and says how to
+        check for the run before creating it again. Files given as paths are opened and closed
+        by the SDK; file objects you pass stay open.
         """
         op = ops.create_run(
             prompt,

@@ -15,9 +15,10 @@ Classification (DESIGN.md, "Decisions"):
 * idempotent requests (GET) retry ConnectError, ConnectTimeout, PoolTimeout, ReadTimeout,
   WriteTimeout, ReadError, WriteError and RemoteProtocolError, and the statuses 408, 429 and
   500-599;
-* ``POST /v1/run`` (not idempotent, and it costs money) is retried only when the server provably
-  did not act on it: ConnectError, ConnectTimeout, PoolTimeout (the request was never sent), and
-  the statuses 429 and 503. A failure after the request may have reached the server (ReadTimeout,
+* ``POST /v1/run`` (not idempotent, and it costs money) is retried only when the server did not
+  act on it: ConnectError, ConnectTimeout, PoolTimeout (the request was never sent), and the
+  statuses 429 and 503 (we take these to mean "not acted on"; Spine documents neither, see
+  docs/contract.md). A failure after the request may have reached the server (ReadTimeout,
   WriteTimeout, ReadError, WriteError, RemoteProtocolError, 500, 502, 504...) is *ambiguous*: it
   is not retried, and the caller reports that the run may exist (:func:`is_ambiguous`);
 * every other status is returned as it is, for the caller to map to an exception.
@@ -75,8 +76,8 @@ class RetryPolicy:
         max_delay: the cap on any single delay, including one asked for by ``Retry-After``.
         jitter: the relative random spread of a backoff delay, in [0, 1] (0.1 = ±10 %).
 
-    ``POST /v1/run`` is only retried when the server provably did not act on it, whatever the
-    policy says; see the module documentation.
+    ``POST /v1/run`` is only retried when the request never reached the server or was refused
+    with 429 or 503, whatever the policy says; see the module documentation.
     """
 
     max_retries: int = 3
@@ -328,3 +329,7 @@ def retrying_kwargs(
     if sleep is not None:
         kwargs["sleep"] = sleep
     return kwargs
+
+
+# help(RetryPolicy.__init__) shows the arguments, not only the generated signature.
+RetryPolicy.__init__.__doc__ = RetryPolicy.__doc__

@@ -5,7 +5,9 @@ Standard library only: ``spine --help`` imports this module, and it must stay fa
 
 from __future__ import annotations
 
+import shlex
 import sys
+from typing import Any
 
 __all__ = [
     "EXIT_CODES",
@@ -53,6 +55,29 @@ class UsageError(CliError):
     """A problem with the command line itself: exit status 2."""
 
     exit_code = EXIT_USAGE
+
+
+def command(*words: str, args: Any = None) -> str:
+    """A ``spine`` command line to print as advice, quoted for a POSIX shell and carrying the
+    ``--base-url`` (and ``--allow-http``) of the command that prints it, so that pasting it into
+    the same shell reaches the same API."""
+    parts = ["spine", *words]
+    base_url = getattr(args, "base_url", None)
+    if base_url:
+        parts += ["--base-url", base_url]
+    if getattr(args, "allow_http", False):
+        parts.append("--allow-http")
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def follow_advice(args: Any, run_id: str) -> str:
+    """What to say about a run this command stops following (timeout, Ctrl-C, --no-wait)."""
+    if getattr(args, "sandbox", False):
+        return (
+            f"Run {run_id} ended with the embedded sandbox, which lives only as long as this"
+            " command."
+        )
+    return f"Run {run_id} goes on; follow it with `{command('wait', run_id, args=args)}`."
 
 
 def _instance(exc: BaseException, module: str, name: str) -> bool:

@@ -387,6 +387,14 @@ def task_tree(tree: TaskTree, *, unicode: bool = True) -> str:
     return "\n".join(out) + "\n"
 
 
+def single_task(task: TaskNode, *, unicode: bool = True) -> str:
+    """One task with the immediate children the single-task endpoint fills in."""
+    lines = tree_lines(
+        [task], _task_label, lambda t: t.children or [], key=lambda t: t.task_id, unicode=unicode
+    )
+    return "\n".join(lines) + "\n"
+
+
 # ----------------------------------------------------------------------------- pictures
 
 _STATUS_STYLES = {

@@ -378,9 +378,11 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     print("\n".join(f"{label + ':':<10}{value}" for label, value in rows), flush=True)
     if record.state == "ambiguous":
         print(
-            "\nThis create may have made a run. To get it without paying twice, create it again"
-            f" with the same request and --idempotency-key {record.idempotency_key}"
-            " (a batch item: run the batch again with --resend-ambiguous).",
+            "\nThis create may have made a run. Check before creating it again: Spine does not"
+            " document deduplication by Idempotency-Key. If you do, pass the same request and"
+            f" --idempotency-key {record.idempotency_key} so that a server that honours the key"
+            " can return the first run (a batch item: run the batch again with"
+            " --resend-ambiguous).",
             file=sys.stderr,
         )
     return 0

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +48,16 @@ def spine_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "spine"]
 
 
+_DATA_HOME = tempfile.mkdtemp(prefix="spine-cli-tests-")
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPINE_")}
     env.pop("NO_COLOR", None)
     env["PYTHONIOENCODING"] = "utf-8"
+    # The commands record runs in a ledger by default: in a folder of the tests' own, never
+    # in the user's data folder (a test may still name its own XDG_DATA_HOME or ledger).
+    env["XDG_DATA_HOME"] = _DATA_HOME
     env.update(extra or {})
     return env
 

@@ -154,6 +154,25 @@ def test_tasks(env: dict[str, str], client: spine.SpineClient) -> None:
     assert as_json == tree.model_dump(mode="json")
 
 
+def test_one_task(env: dict[str, str], client: spine.SpineClient) -> None:
+    run_id = finished_run(client, "Research plan", template="deep_research")
+    canvas_id = client.runs.get(run_id).canvas_id
+    assert canvas_id is not None
+    root = client.canvas.get_tasks(canvas_id).completed[0]
+    task = client.canvas.get_task(canvas_id, root.task_id)
+    assert task.children
+    result = run_spine("tasks", canvas_id, root.task_id, env=env)
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{task.name}  (parent-task, completed)"
+    assert len(lines) == 1 + len(task.children)  # immediate children only
+    assert all(f"{c.name}  (persona-task" in "\n".join(lines) for c in task.children)
+    as_json = json.loads(run_spine("tasks", canvas_id, root.task_id, "--json", env=env).stdout)
+    assert as_json == task.model_dump(mode="json")
+    missing = run_spine("tasks", canvas_id, "00000000-0000-4000-8000-000000000000", env=env)
+    assert missing.code != 0 and "Task not found" in missing.stderr
+
+
 def test_tree_falls_back_to_ascii(env: dict[str, str], client: spine.SpineClient) -> None:
     run_id = finished_run(client, "ascii")
     canvas_id = client.runs.get(run_id).canvas_id

@@ -86,7 +86,7 @@ def test_5_timeout(env: dict[str, str], client: spine.SpineClient) -> None:
         result = run_spine("run", "forever", "--timeout", "0.3", *FAST, env=slow_env)
     assert result.code == 5
     (line,) = result.error_lines()
-    assert "did not complete within 0.3s" in line
+    assert "did not end within --timeout 0.3 s" in line
 
 
 def test_6_authentication(sandbox: Sandbox) -> None:

@@ -144,7 +144,7 @@ def test_timeout(env: dict[str, str], sandbox: Sandbox) -> None:
     )
     assert result.code == 5, result.stderr
     (line,) = result.error_lines()
-    assert "did not complete within 0.5s" in line
+    assert "did not end within --timeout 0.5 s" in line
     error = json.loads(result.stdout)["error"]
     assert error["type"] == "SpineTimeoutError" and error["exit_code"] == 5
     assert error["run_id"]

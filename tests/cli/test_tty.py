@@ -76,7 +76,7 @@ def test_progress_bar_on_a_terminal() -> None:
     # the bar goes away and the summary follows on a clean line
     tail = tty[tty.rindex("\r\x1b[2K") :]
     assert re.search(r"Run [0-9a-f-]+ completed in 0:0\d", tail)
-    assert "Canvas: https://app.getspine.ai/canvas/" in tty
+    assert re.search(r"Canvas: [0-9a-f-]+ \(a sandbox canvas: not on the web app\)", tty)
     # the result on stdout has no terminal codes
     assert out.startswith("# Bar chart") and "\x1b" not in out
 

@@ -132,3 +132,24 @@ def test_attach_follows_an_existing_run(api: Api, httpserver: HTTPServer, base: 
     handle = client.runs.attach(RUN_ID)
     assert handle.run_id == RUN_ID and handle.create_response is None
     assert api.call(handle.refresh).status == "completed"
+
+
+def test_handle_offers_its_canvas(api: Api) -> None:
+    """``handle.get_dag()`` / ``get_tasks()`` need no ``canvas_id: str | None`` from the caller;
+    a canvas id that the create response and first polls withheld is fetched with one poll."""
+    from spine.testing import Sandbox
+
+    with Sandbox(run_duration=0.0, canvas_id_after_polls=1) as sandbox:
+        client = api.client(api_key=sandbox.api_key, base_url=sandbox.url)
+        handle = api.call(client.runs.create, "Build a landing page", template="landing_page")
+        assert handle.canvas_id is None
+        with pytest.raises(spine.SpineError, match="has no canvas id yet") as info:
+            api.call(handle.get_dag)  # the one poll it makes is still withheld
+        assert "HTTP" not in str(info.value)
+        dag = api.call(handle.get_dag)  # polls again: now reported
+        assert handle.canvas_id is not None and dag.canvas_id == handle.canvas_id
+        assert {n.type for n in dag.nodes} >= {"prompt-block", "landing-page-block"}
+        tree = api.call(handle.get_tasks)
+        assert tree.canvas_id == handle.canvas_id and tree.completed
+        polls = [r for r in sandbox.requests if r.method == "GET" and "/v1/run/" in r.path]
+        assert len(polls) == 2

@@ -32,8 +32,9 @@ def test_a_changed_spec_makes_the_drift_check_fail(tmp_path: Path) -> None:
     to fix it."""
     import shutil
 
-    for name in ("openapi.yaml", "codegen", "generated"):
+    for name in ("openapi.yaml", "codegen", "generated", "spine/_enums.py"):
         src = ROOT / name
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
             shutil.copytree(src, tmp_path / name)
         else:

@@ -40,7 +40,12 @@ def _writer(path: str, worker: int) -> None:
     ledger.close()
 
 
-def test_several_processes_write_at_once(ledger_path: Path) -> None:
+def test_several_processes_write_at_once(
+    ledger_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Spawned children import this module by name: they need the project root on sys.path,
+    # which an installed (non-editable) distribution, as in `make test`, does not provide.
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
     Ledger(ledger_path).close()
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(str(ledger_path), w)) for w in range(4)]

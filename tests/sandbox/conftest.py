@@ -16,10 +16,13 @@ from spine.testing import ManualClock, Sandbox
 # The plugin's fixtures, for runs where the package (and its pytest11 entry point) is not
 # installed; when it is, these are the same functions.
 from spine.testing.pytest_plugin import (  # noqa: F401
+    _async_client_for_anyio,
+    _async_client_for_asyncio,
     async_spine_client,
     pytest_configure,
     spine_client,
     spine_sandbox,
+    spine_sandbox_options,
 )
 
 OTHER_KEY = "sk_spine_someone_else"

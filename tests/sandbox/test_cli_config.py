@@ -187,6 +187,37 @@ def test_spine_cli_sandbox_with_config_and_faults(
     assert proc.returncode == 0
 
 
+def test_cli_reads_a_config_exactly_as_from_config(
+    tmp_path: Path, serve: list[subprocess.Popen[str]]
+) -> None:
+    """One loader for both entry points: faults (``times = "forever"``, headers, Retry-After)
+    and every other key behave the same whether the file is served by ``spine sandbox
+    --config`` or built with ``Sandbox.from_config``."""
+    config = tmp_path / "sandbox.toml"
+    config.write_text(CONFIG)
+    canvas = "/v1/canvas/3c90c3cc-0d44-4b50-8888-8dd25736052a/dag"
+    headers = {"X-API-KEY": "sk_spine_ci"}
+
+    def observe(url: str) -> list[tuple[int, str | None, str | None]]:
+        seen = []
+        for _ in range(3):
+            answer = httpx.get(url + canvas, headers=headers)
+            seen.append((answer.status_code, answer.headers.get("x-why"), None))
+        create = httpx.post(url + "/v1/run", data={"prompt": "x"}, headers=headers)
+        seen.append((create.status_code, None, create.headers.get("retry-after")))
+        return seen
+
+    with Sandbox.from_config(config) as box:
+        expected = observe(box.url)
+    assert expected[0] == (503, "maintenance", None) and expected[-1] == (429, None, "7")
+    proc = _spawn("-m", "spine.cli", "sandbox", "--config", str(config))
+    serve.append(proc)
+    assert observe(_url_of(proc)) == expected
+    proc.terminate()
+    proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
 def test_cli_reports_bad_options() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "spine.testing", "--fault", "status=999"],

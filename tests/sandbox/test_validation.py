@@ -7,16 +7,14 @@ import uuid
 import httpx
 import pytest
 
+from spine import BlockType, Template
 from spine.testing import Sandbox
 
 from .conftest import OTHER_KEY, create, error_of
 
-VALID_TEMPLATES = "app, auto, deep_research, excel, landing_page, memo, report, slides"
-VALID_BLOCKS = (
-    "app-block, deep-research-block, document-block, excel-block, file-block, image-block, "
-    "landing-page-block, list-block, memo-block, presentation-block, prompt-block, "
-    "prototype-block, table-block, text-block, web-block, web-research-block, yt-block"
-)
+# The docs' message lists the valid values alphabetically; the values come from the spec.
+VALID_TEMPLATES = ", ".join(sorted(t.value for t in Template))
+VALID_BLOCKS = ", ".join(sorted(b.value for b in BlockType))
 MISSING = str(uuid.uuid4())
 
 

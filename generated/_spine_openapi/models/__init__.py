@@ -7,6 +7,7 @@ from .canvas_edge import CanvasEdge
 from .canvas_node import CanvasNode
 from .canvas_node_sources_item import CanvasNodeSourcesItem
 from .create_run_envelope import CreateRunEnvelope
+from .create_run_fields import CreateRunFields
 from .create_run_request import CreateRunRequest
 from .create_run_response import CreateRunResponse
 from .error_envelope import ErrorEnvelope
@@ -24,6 +25,9 @@ from .task_tree import TaskTree
 from .task_tree_envelope import TaskTreeEnvelope
 from .task_type import TaskType
 from .template import Template
+from .webhook_event import WebhookEvent
+from .webhook_event_data import WebhookEventData
+from .webhook_event_data_object import WebhookEventDataObject
 
 __all__ = (
     "BlockType",
@@ -33,6 +37,7 @@ __all__ = (
     "CanvasNode",
     "CanvasNodeSourcesItem",
     "CreateRunEnvelope",
+    "CreateRunFields",
     "CreateRunRequest",
     "CreateRunResponse",
     "ErrorEnvelope",
@@ -50,4 +55,7 @@ __all__ = (
     "TaskTreeEnvelope",
     "TaskType",
     "Template",
+    "WebhookEvent",
+    "WebhookEventData",
+    "WebhookEventDataObject",
 )

@@ -15,24 +15,25 @@ T = TypeVar("T", bound="CreateRunRequest")
 
 @_attrs_define
 class CreateRunRequest:
-    """The form fields of `POST /v1/run`.
+    """The form fields of `POST /v1/run` as multipart/form-data.
 
     Attributes:
         prompt (str): What the agents should do. Must not be empty or only white space.
-        template (Template | Unset): An opinionated set of block types for the run. `auto` (the default) allows all 17
-            block types. Ignored when `blocks` is given (precedence: blocks > template > auto).
+        template (Template | Unset): An opinionated set of block types for the run. `auto` (the default) allows every
+            block type. Ignored when `blocks` is given (precedence: blocks > template > auto).
         blocks (str | Unset): A JSON-encoded, non-empty array of block-type strings that overrides the template,
             for example `["document-block","table-block","web-block"]`. Invalid JSON, an
-            unknown type or an empty array is rejected with 400.
+            unknown type or an empty array is rejected with 400. The pattern is derived from
+            `BlockType` by `make generate`.
         agent_instructions (str | Unset): Behavioural guidance applied across all agent layers (tone, rigour, audience,
             citations).
         webhook_url (str | Unset): Reserved and not honoured: configure webhook endpoints in the developer portal
             instead. Accepted for forward compatibility.
         files (list[File] | Unset): Files for the agents, one `files` part per file. Images (PNG, JPEG, GIF, WEBP,
             SVG) become `image-block`s; documents (PDF, DOCX, XLSX, CSV, TXT, MD, YAML, JSON,
-            ZIP) become indexed `file-block`s. A file is recognised by its name's extension,
-            else by its part's media type; any other file is rejected with 400, and a file over
-            the server's size limit with 413.
+            ZIP) become indexed `file-block`s (documented). The sandbox recognises a file by its
+            name's extension, else by its part's media type, refuses any other file with 400
+            and a file over its size limit (50 MiB by default) with 413 (ours).
     """
 
     prompt: str

@@ -21,7 +21,7 @@ class GetRunEnvelope:
     Attributes:
         success (bool):
         data (GetRunResponse): A run's state. `progress` is present while running; `result` and `metadata` once
-            `completed` or `partial`; `errors` when `failed` or `partial`.
+            `completed` or `partial`; `errors` when `failed` (documented) or `partial` (ours).
         error (None | Unset): Absent or null on success.
     """
 

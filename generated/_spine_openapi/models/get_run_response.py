@@ -22,7 +22,7 @@ T = TypeVar("T", bound="GetRunResponse")
 @_attrs_define
 class GetRunResponse:
     """A run's state. `progress` is present while running; `result` and `metadata` once
-    `completed` or `partial`; `errors` when `failed` or `partial`.
+    `completed` or `partial`; `errors` when `failed` (documented) or `partial` (ours).
 
         Attributes:
             run_id (str): The run's UUID.

@@ -32,10 +32,11 @@ from __future__ import annotations
 import re
 import shlex
 import tomllib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["fault_options", "load_config", "parse_fault_spec", "parse_size"]
+__all__ = ["fault_options", "load_config", "parse_fault_spec", "parse_size", "sandbox_options"]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B|bytes)?\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
@@ -141,6 +142,30 @@ def load_config(path: Path) -> dict[str, Any]:
             ]
         else:
             options[key] = value
+    return options
+
+
+def sandbox_options(
+    path: Path | None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    more_outcomes: Iterable[str] = (),
+    more_faults: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The one way a config file becomes :class:`~spine.testing.Sandbox` keyword arguments,
+    for ``Sandbox.from_config`` and ``spine sandbox --config`` alike.
+
+    ``overrides`` replace the file's values; ``more_outcomes`` and ``more_faults`` (already
+    ``Sandbox.inject`` options, e.g. from :func:`parse_fault_spec`) come after the file's.
+    """
+    options: dict[str, Any] = load_config(path) if path is not None else {}
+    options.update(overrides or {})
+    outcomes = list(more_outcomes)
+    if outcomes:
+        options["outcomes"] = [*options.get("outcomes", []), *outcomes]
+    faults = list(more_faults)
+    if faults:
+        options["faults"] = [*options.get("faults", []), *faults]
     return options
 
 

@@ -8,6 +8,7 @@ on or after: "act then drop", the ambiguous case for a create).
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import fnmatch
 import threading
@@ -155,6 +156,21 @@ class Fault:
         except ValueError:
             return f"HTTP {self.status}"
 
+    def __repr__(self) -> str:
+        # The fields that differ from the defaults, then the counters: a list of faults stays
+        # readable (the dataclass repr spells all 17 fields of each).
+        shown = []
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if item.name in ("seen", "hits") or not item.repr:
+                continue
+            default = (item.default_factory() if item.default_factory is not dataclasses.MISSING
+                       else item.default)
+            if value != default or item.name == "path":
+                shown.append(f"{item.name}={value!r}")
+        shown.append(f"hits={self.hits}, seen={self.seen}")
+        return f"Fault({', '.join(shown)})"
+
 
 class FaultList:
     """The sandbox's active faults, in the order they were added (the first match wins).
@@ -198,6 +214,15 @@ class FaultList:
     def __len__(self) -> int:
         with self._lock:
             return len(self._faults)
+
+    def __repr__(self) -> str:
+        with self._lock:
+            faults = list(self._faults)
+        if not faults:
+            return "FaultList([])"
+        pending = sum(1 for f in faults if not f.exhausted)
+        lines = ",\n".join(f"  {f!r}" for f in faults)
+        return f"FaultList({len(faults)} faults, {pending} pending: [\n{lines}\n])"
 
     def take(self, method: str, path: str) -> Fault | None:
         """Find the fault for this request (counting it as seen / hit), or None."""
@@ -250,3 +275,7 @@ class RequestRecord:
     @property
     def dropped(self) -> bool:
         return self.status is None
+
+
+# help(Fault.__init__) shows what each field means, not only the generated signature.
+Fault.__init__.__doc__ = Fault.__doc__

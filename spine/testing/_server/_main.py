@@ -80,34 +80,35 @@ def build_parser(prog: str = "python -m spine.testing") -> argparse.ArgumentPars
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     from spine.testing._server._config import (
-        fault_options,
-        load_config,
         parse_duration,
         parse_fault_spec,
         parse_size,
+        sandbox_options,
     )
 
-    options: dict[str, Any] = load_config(args.config) if args.config else {}
-    options.setdefault("port", 8765)
+    overrides: dict[str, Any] = {}
     if args.host is not None:
-        options["host"] = args.host
+        overrides["host"] = args.host
     if args.port is not None:
-        options["port"] = args.port
+        overrides["port"] = args.port
     if args.run_duration is not None:
-        options["run_duration"] = parse_duration(args.run_duration)
+        overrides["run_duration"] = parse_duration(args.run_duration)
     if args.api_keys:
-        options["api_keys"] = args.api_keys
+        overrides["api_keys"] = args.api_keys
     if args.tasks is not None:
-        options["tasks"] = args.tasks
+        overrides["tasks"] = args.tasks
     if args.max_file_size is not None:
-        options["max_file_size"] = parse_size(args.max_file_size)
-    if args.outcomes:
-        options["outcomes"] = [*options.get("outcomes", []), *args.outcomes]
+        overrides["max_file_size"] = parse_size(args.max_file_size)
     if args.canvas_id_after_polls is not None:
-        options["canvas_id_after_polls"] = args.canvas_id_after_polls
-    faults = [fault_options(f) for f in options.get("faults", [])]
-    faults += [parse_fault_spec(spec) for spec in args.faults or []]
-    options["faults"] = faults
+        overrides["canvas_id_after_polls"] = args.canvas_id_after_polls
+    # The same loader as Sandbox.from_config: the file's faults are read once, not twice.
+    options = sandbox_options(
+        args.config,
+        overrides,
+        more_outcomes=args.outcomes or (),
+        more_faults=[parse_fault_spec(spec) for spec in args.faults or []],
+    )
+    options.setdefault("port", 8765)
     return options
 
 

@@ -724,7 +724,8 @@ def _choose_blocks(
         wanted += outputs[:2] or [BlockType.DOCUMENT]
         wanted.append(BlockType.TEXT)
     else:
-        wanted = list(TEMPLATE_BLOCKS[Template(template)])
+        # A template the sandbox has no list for (one the spec added) may use every block type.
+        wanted = list(TEMPLATE_BLOCKS.get(Template(template), tuple(BlockType)))
         if BlockType.FILE in wanted:
             # Uploaded files get their own nodes; a bare "file-block" stands for them.
             wanted.remove(BlockType.FILE)
@@ -887,17 +888,48 @@ def _all_completed(tree: dict[str, Any]) -> bool:
     return all(_all_completed(child) for child in tree["children"])
 
 
+# Words a cut title must not end on ("...report with charts from").
+_DANGLING = frozenset({
+    "a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "over",
+    "per", "the", "to", "via", "with",
+})
+
+
+def _clip_words(words: list[str], limit: int) -> tuple[list[str], bool]:
+    """As many whole words as fit in ``limit`` characters (joined by one separator), never
+    ending on a dangling word; and whether any were dropped. Never cuts inside a word."""
+    kept: list[str] = []
+    used = 0
+    for word in words:
+        extra = len(word) + (1 if kept else 0)
+        if kept and used + extra > limit:
+            break
+        kept.append(word)
+        used += extra
+    clipped = len(kept) < len(words)
+    while clipped and len(kept) > 1 and kept[-1].lower().strip(".,;:!?") in _DANGLING:
+        kept.pop()
+    return kept, clipped
+
+
 def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(_MARKER.sub("", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    words = _MARKER.sub("", text).split()
+    kept, clipped = _clip_words(words, limit - 1)
+    return " ".join(kept) + ("…" if clipped else "")
 
 
 def _title(prompt: str) -> str:
-    words = _one_line(prompt, 1000).split()
-    title = " ".join(words[:8]) or "Untitled run"
-    return title.rstrip(".,;:!?")
+    """A canvas title from the prompt: whole words, at most about 48 characters."""
+    words = _MARKER.sub("", prompt).split()
+    kept, clipped = _clip_words(words, 48)
+    title = " ".join(kept).rstrip(".,;:!?")
+    if not title:
+        return "Untitled run"
+    return title + "…" if clipped else title
 
 
 def _slug(title: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_")
-    return (slug[:40].rstrip("_")) or "output"
+    """A file-name part from a title: whole words joined by ``_``, at most 40 characters."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", title) if w]
+    kept, _ = _clip_words(words, 40)
+    return "_".join(kept) or "output"

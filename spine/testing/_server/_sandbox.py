@@ -23,7 +23,7 @@ from spine.testing._server._app import (
 )
 from spine.testing._server._faults import Fault, FaultList, RequestRecord
 from spine.testing._server._http import HttpServer
-from spine.testing._server._runs import Run
+from spine.testing._server._runs import Run, parse_outcome_marker
 
 __all__ = ["ManualClock", "Sandbox", "UploadedFile"]
 
@@ -40,6 +40,7 @@ class ManualClock:
     """
 
     def __init__(self, start: float = 0.0) -> None:
+        """A clock reading ``start`` seconds until :meth:`advance` or :meth:`set` moves it."""
         self._now = float(start)
         self._lock = threading.Lock()
 
@@ -53,6 +54,9 @@ class ManualClock:
             raise ValueError("a clock does not go backwards")
         with self._lock:
             self._now += seconds
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now={self():g})"
 
     def set(self, now: float) -> None:
         """Set the clock to ``now``."""
@@ -126,8 +130,9 @@ class Sandbox:
         request_log_limit: how many requests :attr:`requests` keeps (the most recent; default
             100,000; None keeps all).
 
-    A prompt containing ``[sandbox:failed]``, ``[sandbox:partial]`` or ``[sandbox:completed]``
-    gets that outcome regardless of the script.
+    A run's outcome follows one rule (:data:`OUTCOME_RULE`): a ``[sandbox:failed]``,
+    ``[sandbox:partial]`` or ``[sandbox:completed]`` marker in the prompt, else the script,
+    else ``default_outcome``; the marker wins over :meth:`complete`'s ``outcome`` too.
     """
 
     def __init__(
@@ -149,6 +154,8 @@ class Sandbox:
         faults: Iterable[Fault | Mapping[str, Any]] = (),
         request_log_limit: int | None = 100_000,
     ) -> None:
+        # The options are documented in the class docstring, shown by help(Sandbox.__init__)
+        # too (set below the class).
         key_list = None if api_keys is None else list(dict.fromkeys(api_keys))
         keys = None if key_list is None else frozenset(key_list)
         if key_list is not None and not key_list:
@@ -193,12 +200,14 @@ class Sandbox:
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **overrides: Any) -> Sandbox:
-        """Build a sandbox from a TOML config file (see the README), with keyword overrides."""
-        from spine.testing._server._config import load_config
+        """Build a sandbox from a TOML config file (see the README), with keyword overrides.
 
-        options = load_config(Path(path))
-        options.update(overrides)
-        return cls(**options)
+        The file is read exactly as ``spine sandbox --config FILE`` reads it. Raises
+        ``ValueError`` for an unknown key or a wrong type, ``OSError`` if it cannot be read.
+        """
+        from spine.testing._server._config import sandbox_options
+
+        return cls(**sandbox_options(Path(path), overrides))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -465,25 +474,37 @@ class Sandbox:
         with self._state.lock:
             self._state.outcomes.extend(outcomes)
 
-    def complete(self, run_id: str | None = None, *, outcome: str = "completed") -> list[str]:
+    def complete(self, run_id: str | None = None, *, outcome: str | None = None) -> list[str]:
         """Finish a running run now (or every running run when ``run_id`` is None).
 
-        ``outcome`` is ``"completed"``, ``"partial"`` or ``"failed"``. Returns the ids of the
-        runs finished. Finishing a run that has already ended raises ``ValueError``.
+        The run ends with its own outcome, decided when it was created (see
+        :data:`OUTCOME_RULE`): the prompt's ``[sandbox:...]`` marker, else the scripted
+        outcome, else ``default_outcome``. ``outcome`` (``"completed"``, ``"partial"`` or
+        ``"failed"``) replaces that, except for a run whose prompt has a marker: the marker
+        always wins, and asking one such run for another outcome raises ``ValueError`` (with
+        ``run_id`` None, marked runs simply keep theirs). Returns the ids of the runs
+        finished. Finishing a run that has already ended raises ``ValueError``.
         """
-        _check_outcome(outcome)
+        if outcome is not None:
+            _check_outcome(outcome)
         with self._state.lock:
             now = self._state.now()
             if run_id is not None:
                 run = self._get(run_id)
                 if run.phase(now)[0] != "running":
                     raise ValueError(f"run {run_id} has already finished")
-                run.force_end(now, outcome)
+                marked = parse_outcome_marker(run.prompt)
+                if marked is not None and outcome is not None and outcome != marked:
+                    raise ValueError(
+                        f"run {run_id} ends {marked}: its prompt says [sandbox:{marked}],"
+                        f" which wins over outcome={outcome!r}"
+                    )
+                run.force_end(now, _final_outcome(run, outcome))
                 return [run.run_id]
             done = []
             for run in self._state.runs.values():
                 if run.phase(now)[0] == "running":
-                    run.force_end(now, outcome)
+                    run.force_end(now, _final_outcome(run, outcome))
                     done.append(run.run_id)
             return done
 
@@ -512,6 +533,26 @@ class Sandbox:
     def __repr__(self) -> str:
         where = self.url if self._address is not None else "not started"
         return f"<Sandbox {where}>"
+
+
+OUTCOME_RULE = (
+    "A run's outcome is decided when it is created: a [sandbox:completed|partial|failed]"
+    " marker in its prompt, else the next scripted outcome (outcomes=, script_outcomes),"
+    " else default_outcome. A timed run ends with it after run_duration; complete(run_id)"
+    " ends a run now with it; complete(run_id, outcome=...) replaces it, except that a"
+    " prompt's marker always wins."
+)
+"""The one precedence for run outcomes, in timed and manual mode alike."""
+
+
+Sandbox.__init__.__doc__ = Sandbox.__doc__
+
+
+def _final_outcome(run: Run, requested: str | None) -> str:
+    marked = parse_outcome_marker(run.prompt)
+    if marked is not None:
+        return marked
+    return run.outcome if requested is None else requested
 
 
 def _check_outcome(outcome: str) -> None:

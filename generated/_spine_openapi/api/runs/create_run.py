@@ -6,6 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.create_run_envelope import CreateRunEnvelope
+from ...models.create_run_fields import CreateRunFields
 from ...models.create_run_request import CreateRunRequest
 from ...models.error_envelope import ErrorEnvelope
 from ...types import UNSET, Response, Unset
@@ -13,7 +14,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    body: CreateRunRequest,
+    body: CreateRunRequest | CreateRunFields | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -25,9 +26,13 @@ def _get_kwargs(
         "url": "/v1/run",
     }
 
-    _kwargs["files"] = body.to_multipart()
+    if isinstance(body, CreateRunRequest):
+        _kwargs["files"] = body.to_multipart()
 
-    headers["Content-Type"] = "multipart/form-data; boundary=+++"
+        headers["Content-Type"] = "multipart/form-data; boundary=+++"
+    if isinstance(body, CreateRunFields):
+        _kwargs["data"] = body.to_dict()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
 
     _kwargs["headers"] = headers
     return _kwargs
@@ -96,18 +101,22 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateRunRequest,
+    body: CreateRunRequest | CreateRunFields | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[CreateRunEnvelope | ErrorEnvelope]:
     """Create a run
 
      Submits a prompt. The run executes asynchronously: poll `GET /v1/run/{run_id}` until
-    its status is terminal. Each run costs credits; send an `Idempotency-Key` so that a
-    retried request never creates a second run.
+    its status is terminal. Each run costs credits. Spine documents no way to deduplicate a
+    repeated request; this SDK sends an `Idempotency-Key` so that a server that honours it
+    can (see the parameter).
 
     Args:
         idempotency_key (str | Unset):
-        body (CreateRunRequest): The form fields of `POST /v1/run`.
+        body (CreateRunRequest): The form fields of `POST /v1/run` as multipart/form-data.
+        body (CreateRunFields): The form fields of `POST /v1/run` as application/x-www-form-
+            urlencoded (no files):
+            the fields of `CreateRunRequest` without `files`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -132,18 +141,22 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateRunRequest,
+    body: CreateRunRequest | CreateRunFields | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> CreateRunEnvelope | ErrorEnvelope | None:
     """Create a run
 
      Submits a prompt. The run executes asynchronously: poll `GET /v1/run/{run_id}` until
-    its status is terminal. Each run costs credits; send an `Idempotency-Key` so that a
-    retried request never creates a second run.
+    its status is terminal. Each run costs credits. Spine documents no way to deduplicate a
+    repeated request; this SDK sends an `Idempotency-Key` so that a server that honours it
+    can (see the parameter).
 
     Args:
         idempotency_key (str | Unset):
-        body (CreateRunRequest): The form fields of `POST /v1/run`.
+        body (CreateRunRequest): The form fields of `POST /v1/run` as multipart/form-data.
+        body (CreateRunFields): The form fields of `POST /v1/run` as application/x-www-form-
+            urlencoded (no files):
+            the fields of `CreateRunRequest` without `files`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -163,18 +176,22 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateRunRequest,
+    body: CreateRunRequest | CreateRunFields | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[CreateRunEnvelope | ErrorEnvelope]:
     """Create a run
 
      Submits a prompt. The run executes asynchronously: poll `GET /v1/run/{run_id}` until
-    its status is terminal. Each run costs credits; send an `Idempotency-Key` so that a
-    retried request never creates a second run.
+    its status is terminal. Each run costs credits. Spine documents no way to deduplicate a
+    repeated request; this SDK sends an `Idempotency-Key` so that a server that honours it
+    can (see the parameter).
 
     Args:
         idempotency_key (str | Unset):
-        body (CreateRunRequest): The form fields of `POST /v1/run`.
+        body (CreateRunRequest): The form fields of `POST /v1/run` as multipart/form-data.
+        body (CreateRunFields): The form fields of `POST /v1/run` as application/x-www-form-
+            urlencoded (no files):
+            the fields of `CreateRunRequest` without `files`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -197,18 +214,22 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateRunRequest,
+    body: CreateRunRequest | CreateRunFields | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> CreateRunEnvelope | ErrorEnvelope | None:
     """Create a run
 
      Submits a prompt. The run executes asynchronously: poll `GET /v1/run/{run_id}` until
-    its status is terminal. Each run costs credits; send an `Idempotency-Key` so that a
-    retried request never creates a second run.
+    its status is terminal. Each run costs credits. Spine documents no way to deduplicate a
+    repeated request; this SDK sends an `Idempotency-Key` so that a server that honours it
+    can (see the parameter).
 
     Args:
         idempotency_key (str | Unset):
-        body (CreateRunRequest): The form fields of `POST /v1/run`.
+        body (CreateRunRequest): The form fields of `POST /v1/run` as multipart/form-data.
+        body (CreateRunFields): The form fields of `POST /v1/run` as application/x-www-form-
+            urlencoded (no files):
+            the fields of `CreateRunRequest` without `files`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
