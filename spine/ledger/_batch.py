@@ -75,6 +75,7 @@ from spine.ledger._errors import (
 from spine.ledger._fingerprint import describe_request
 from spine.ledger._paths import open_ledger
 from spine.ledger._recorded import (
+    POLL_ATTEMPTS,
     AsyncRecordedRuns,
     _Creation,
     _Recorder,
@@ -112,9 +113,6 @@ RESERVED_IDS = frozenset(
     | {f"com{n}" for n in range(10)}
     | {f"lpt{n}" for n in range(10)}
 )
-#: Consecutive failed polls of one run (other than 5xx, 429, network, which are retried until
-#: the deadline) before that item is reported ``unknown``.
-POLL_ATTEMPTS = 3
 
 
 class BatchBusyError(SpineError):

@@ -494,6 +494,8 @@ def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list
             if r.state == "lost":
                 print(f"lost: run {r.run_id}: {_clean(r.error or 'the API answered 404')}",
                       file=sys.stderr, flush=True)
+            elif r.state == "running" and r.error:
+                print(f"not followed: {_clean(r.error)}", file=sys.stderr, flush=True)
     if elsewhere:
         total = sum(elsewhere.values())
         hosts = ", ".join(f"{host} ({n})" for host, n in sorted(elsewhere.items()))

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from spine import (
     AsyncSpineClient,
+    AuthenticationError,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -76,6 +77,9 @@ __all__ = [
 log = logging.getLogger("spine.ledger")
 
 _TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
+#: Failed polls of one run in a row (other than 5xx, 429, network, which are retried until the
+#: deadline) before resume and batches stop following it and say why.
+POLL_ATTEMPTS = 3
 
 
 def api_host(client: SpineClient | AsyncSpineClient) -> str:
@@ -623,6 +627,14 @@ class _RunsBase:
                 counts[r.api_host] = counts.get(r.api_host, 0) + 1
         return counts
 
+    def _unfollowed(self, run_id: str, exc: SpineError) -> None:
+        message = f"could not read the state of run {run_id}: {exc}"
+        log.warning("%s", message)
+        _Recorder(self.ledger).safely(
+            f"Could not record why run {run_id} is not followed",
+            lambda led: led.note(run_id, message),
+        )
+
     def _lost(self, run_id: str, exc: NotFoundError) -> None:
         _Recorder(self.ledger).safely(
             f"Could not record that run {run_id} is lost",
@@ -720,6 +732,7 @@ class RecordedRuns(_RunsBase):
         check_schedule(timeout, poll_interval, max_poll_interval)
         records = self._to_resume()
         schedule = {r.run_id: (r, 0.0, poll_interval) for r in records if r.run_id}
+        failures: dict[str, int] = {}
         deadline = None if timeout is None else clock() + timeout
         recorder = _Recorder(self.ledger)
         while schedule:
@@ -738,6 +751,17 @@ class RecordedRuns(_RunsBase):
                 except _TRANSIENT:
                     schedule[run_id] = (rec, now + interval, interval)
                     continue
+                except AuthenticationError:
+                    raise  # the key is refused: no other run can be read either
+                except SpineError as exc:  # a malformed answer, 403...: retried, then left
+                    failures[run_id] = failures.get(run_id, 0) + 1
+                    if failures[run_id] >= POLL_ATTEMPTS:
+                        self._unfollowed(run_id, exc)
+                        del schedule[run_id]
+                    else:
+                        schedule[run_id] = (rec, now + interval, interval)
+                    continue
+                failures.pop(run_id, None)
                 recorder.observe(run)
                 if on_update is not None:
                     on_update(rec, run)
@@ -857,20 +881,35 @@ class AsyncRecordedRuns(_RunsBase):
         records = self._to_resume()
         recorder = _Recorder(self.ledger)
 
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+
         async def follow(rec: RunRecord) -> None:
             assert rec.run_id is not None
             handle = self.client.runs.attach(rec.run_id)
-            try:
-                run = await handle.wait_for_terminal(
-                    timeout=timeout, poll_interval=poll_interval,
-                    max_poll_interval=max_poll_interval,
-                )
-            except NotFoundError as exc:
-                self._lost(rec.run_id, exc)
-                return
-            except SpineTimeoutError:
-                recorder.observe(handle.last)
-                return
+            attempts = 0
+            while True:
+                left = None if deadline is None else max(deadline - loop.time(), 0.0)
+                try:
+                    run = await handle.wait_for_terminal(
+                        timeout=left, poll_interval=poll_interval,
+                        max_poll_interval=max_poll_interval,
+                    )
+                    break
+                except NotFoundError as exc:
+                    self._lost(rec.run_id, exc)
+                    return
+                except SpineTimeoutError:
+                    recorder.observe(handle.last)
+                    return
+                except AuthenticationError:
+                    raise
+                except SpineError as exc:  # a malformed answer, 403...: retried, then left
+                    attempts += 1
+                    if attempts >= POLL_ATTEMPTS or (left is not None and left <= 0):
+                        self._unfollowed(rec.run_id, exc)
+                        return
+                    await asyncio.sleep(poll_interval)
             recorder.observe(run)
             if on_update is not None:
                 on_update(rec, run)

@@ -612,9 +612,11 @@ class Ledger:
             now = time.time()
             if terminal:
                 errors = [e.model_dump(mode="json") for e in run.errors or []]
+                # ``error`` on a row with a run id is only a note of why it was not followed
+                # (or that it was lost): a state read now makes it stale.
                 conn.execute(
                     "UPDATE runs SET state = ?, status = ?, canvas_id = COALESCE(?, canvas_id),"
-                    " duration_ms = ?, credits = ?, errors = ?,"
+                    " duration_ms = ?, credits = ?, errors = ?, error = NULL,"
                     " finished_at = COALESCE(finished_at, ?), updated_at = ? WHERE id = ?",
                     (
                         status,
@@ -630,7 +632,7 @@ class Ledger:
                 )
             else:
                 conn.execute(
-                    "UPDATE runs SET state = 'running', status = ?,"
+                    "UPDATE runs SET state = 'running', status = ?, error = NULL,"
                     " canvas_id = COALESCE(?, canvas_id), updated_at = ? WHERE id = ?",
                     (status, canvas_id, now, row),
                 )

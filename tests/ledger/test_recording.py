@@ -490,3 +490,36 @@ def test_waiting_on_a_run_the_server_forgot_records_it_lost(
         rec = ledger.get(run_id)
         assert rec is not None and rec.state == "lost" and "404" in (rec.error or "")
         assert ledger.unfinished() == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_resume_leaves_a_run_it_cannot_read_and_follows_the_others(
+    mode: str, manual_box: Sandbox, ledger_path: Path
+) -> None:
+    box = manual_box
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        bad, good = (runs.create(f"Run {i}").run_id for i in range(2))
+    box.complete(good)
+    box.inject(status=200, body=b'{"oops": 1}', content_type="application/json",
+               method="GET", path=f"/v1/run/{bad}", times=None)
+    if mode == "sync":
+        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+            done = record(client, str(ledger_path)).resume(poll_interval=0.01)
+    else:
+
+        async def go() -> Any:
+            async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                return await record(client, str(ledger_path)).resume(poll_interval=0.01)
+
+        done = run_async(go())
+    states = {r.run_id: r for r in done}
+    assert states[good].state == "completed"
+    assert states[bad].state == "running"  # not ended as far as anyone knows: resumable
+    assert "could not read the state of run" in (states[bad].error or "")
+    assert len([r for r in box.requests if r.path == f"/v1/run/{bad}"]) == 3
+    box.clear_faults()
+    box.complete(bad)
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        (again,) = record(client, str(ledger_path)).resume(poll_interval=0.01)
+    assert again.state == "completed" and again.error is None
