@@ -33,13 +33,22 @@ FLAVORS = ("ours", "official", "raw")
 
 @dataclass(frozen=True)
 class Pythons:
-    """The interpreters: ours (the nox venv, also used for raw httpx) and the official SDK's."""
+    """The interpreters: ours (the nox venv, also used for raw httpx) and the official SDK's;
+    ``before``, when given (``--before REF``), has this SDK as it was at another commit."""
 
     ours: str
     official: str
+    before: str | None = None
 
     def for_flavor(self, flavor: str) -> str:
+        if flavor == "before":
+            assert self.before is not None
+            return self.before
         return self.official if flavor == "official" else self.ours
+
+    def flavors(self) -> tuple[str, ...]:
+        """The clients of a figure that can also measure this SDK at another commit."""
+        return (*FLAVORS, "before") if self.before else FLAVORS
 
 
 def log(message: str) -> None:

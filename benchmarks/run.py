@@ -1,9 +1,11 @@
 """Run every figure, print one table, write ``.bench/results.json``.
 
     python -m benchmarks                    # everything (what ``make bench`` runs)
-    python -m benchmarks --only import,cli  # some of: percall, import, upload, wait, cli,
-                                            # schedule, ledger
+    python -m benchmarks --only import,cli  # some of: percall, import, first, upload, wait,
+                                            # threads, cli, schedule, ledger
     python -m benchmarks --strict           # exit 1 when a target is missed
+    python -m benchmarks --before main      # also measure this SDK at another commit, where a
+                                            # figure supports it (threads, first)
 
 Run it with the interpreter of an environment where this project is installed (``nox -s bench``
 makes one); the official ``spine-sdk`` gets a virtualenv of its own under ``.bench/official``.
@@ -25,20 +27,25 @@ from typing import Any
 from benchmarks import (
     cli_help,
     concurrent_wait,
+    first_call,
     import_time,
     ledger,
     percall,
     schedule,
+    threaded_wait,
     upload,
 )
+from benchmarks._before import ensure_before_python
 from benchmarks._common import BENCH_DIR, Pythons, log
 from benchmarks._official import OFFICIAL, ensure_official_python
 
 FIGURES: dict[str, Callable[[Pythons], dict[str, Any]]] = {
     "percall": percall.measure,
     "import": import_time.measure,
+    "first": first_call.measure,
     "upload": upload.measure,
     "wait": concurrent_wait.measure,
+    "threads": threaded_wait.measure,
     "cli": cli_help.measure,
     "schedule": schedule.measure,
     "ledger": ledger.measure,
@@ -91,6 +98,56 @@ def rows_import(r: dict[str, Any]) -> list[Row]:
             "-",
             "info",
         ),
+    ]
+
+
+def rows_first(r: dict[str, Any]) -> list[Row]:
+    cpu = r["median_cpu_ms"]
+    o, f, w = cpu["ours"], cpu["official"], cpu["raw"]
+
+    def split(x: dict[str, float]) -> str:
+        steps = (x["import"], x["client"] - x["import"], x["answer"] - x["client"])
+        return " / ".join(f"{v:.0f}" for v in steps)
+
+    return [
+        (
+            "first runs.get from process start: client CPU, ms",
+            f"{o['answer']:.0f}",
+            f"{f['answer']:.0f}",
+            f"{w['answer']:.0f}",
+            f"{r['ratio']:.2f}x official",
+            "<= 0.85x official",
+            verdict(r["pass"]),
+        ),
+        (
+            "  (info) start+import / client / first call, ms",
+            split(o),
+            split(f),
+            split(w),
+            f"{r['runs']} runs each",
+            "-",
+            "info",
+        ),
+        *_before_row(r, cpu["before"]["answer"] if "before" in cpu else None,
+                     cpu["official"]["answer"], "{:.0f} ms"),
+    ]
+
+
+def _before_row(r: dict[str, Any], before: float | None, official: float, fmt: str) -> list[Row]:
+    """The info row of a figure measured with ``--before REF`` too."""
+    if before is None:
+        return []
+    ref = r.get("before_ref", "REF")
+    return [
+        (
+            f"  (info) this SDK at {ref}, same run",
+            fmt.format(before),
+            "",
+            "",
+            f"{before / official:.2f}x official",
+            "-",
+            "info",
+        )
     ]
 
 
@@ -173,6 +230,42 @@ def rows_wait(r: dict[str, Any]) -> list[Row]:
     ]
 
 
+def rows_threads(r: dict[str, Any]) -> list[Row]:
+    cpu, errors = r["median_cpu_us_per_poll"], r["errors"]
+    rounds = r["per_round"]
+    label = f"{r['threads']} threads, one client"
+    return [
+        (
+            f"{label}: client CPU per poll, µs",
+            f"{cpu['ours']:.0f}",
+            f"{cpu['official']:.0f}",
+            f"{cpu['raw']:.0f}",
+            f"{r['ratio']:.2f}x official",
+            "<= 1.00x official",
+            verdict(r["pass"]),
+        ),
+        (
+            "  (info) CPU per poll in each round, µs",
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in rounds["ours"]),
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in rounds["official"]),
+            " / ".join(f"{x['cpu_us_per_poll']:.0f}" for x in rounds["raw"]),
+            f"{r['rounds']} rounds each",
+            "-",
+            "info",
+        ),
+        (
+            "  (info) errors, polls per round",
+            f"{errors['ours']}, {r['polls_per_round']['ours']:.0f}",
+            f"{errors['official']}, {r['polls_per_round']['official']:.0f}",
+            f"{errors['raw']}, {r['polls_per_round']['raw']:.0f}",
+            "-",
+            "0 errors",
+            "info",
+        ),
+        *_before_row(r, cpu.get("before"), cpu["official"], "{:.0f} µs"),
+    ]
+
+
 def rows_cli(r: dict[str, Any]) -> list[Row]:
     return [
         (
@@ -239,8 +332,10 @@ def rows_ledger(r: dict[str, Any]) -> list[Row]:
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "percall": rows_percall,
     "import": rows_import,
+    "first": rows_first,
     "upload": rows_upload,
     "wait": rows_wait,
+    "threads": rows_threads,
     "cli": rows_cli,
     "schedule": rows_schedule,
     "ledger": rows_ledger,
@@ -291,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help=f"comma-separated figures among {', '.join(FIGURES)}")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--before",
+        metavar="REF",
+        help="also measure this SDK at git commit REF (figures threads and first)",
+    )
     args = parser.parse_args(argv)
     names = list(FIGURES) if not args.only else [n.strip() for n in args.only.split(",")]
     unknown = [n for n in names if n not in FIGURES]
@@ -298,13 +398,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown figure(s): {', '.join(unknown)}")
 
     began = time.perf_counter()
-    pythons = Pythons(ours=sys.executable, official=ensure_official_python())
+    pythons = Pythons(
+        ours=sys.executable,
+        official=ensure_official_python(),
+        before=ensure_before_python(args.before) if args.before else None,
+    )
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name in names:
         started = time.perf_counter()
         try:
             results[name] = FIGURES[name](pythons)
+            if args.before:
+                results[name]["before_ref"] = args.before
         except Exception:  # one broken figure must not hide the others
             errors[name] = traceback.format_exc()
             log(f"{name} FAILED to run:\n{errors[name]}")

@@ -37,7 +37,7 @@ from spine._base_client import AsyncPipeline, Settings, SyncPipeline
 from spine._redact import register_secret, release_secret
 from spine._resources import AsyncCanvas, AsyncRuns, Canvas, Runs
 from spine._retry import RetryPolicy
-from spine._transport import install_budget
+from spine._transport import install_budget, install_lean_pool, lazy_tls_context
 from spine._webhooks import Webhooks
 
 __all__ = ["AsyncSpineClient", "SpineClient"]
@@ -143,8 +143,14 @@ class SpineClient(_ClientBase):
         self.webhooks = Webhooks()
 
     def _new_http(self) -> httpx.Client:
-        http = httpx.Client(timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False)
+        http = httpx.Client(
+            timeout=self._settings.timeout,
+            limits=_LIMITS,
+            follow_redirects=False,
+            verify=lazy_tls_context() or True,
+        )
         install_budget(http)
+        install_lean_pool(http)
         return http
 
     def close(self) -> None:
@@ -212,9 +218,13 @@ class AsyncSpineClient(_ClientBase):
 
     def _new_http(self) -> httpx.AsyncClient:
         http = httpx.AsyncClient(
-            timeout=self._settings.timeout, limits=_LIMITS, follow_redirects=False
+            timeout=self._settings.timeout,
+            limits=_LIMITS,
+            follow_redirects=False,
+            verify=lazy_tls_context() or True,
         )
         install_budget(http)
+        install_lean_pool(http)
         return http
 
     async def aclose(self) -> None:
