@@ -24,7 +24,8 @@ by the wait loop; ``docs/faults.md`` shows the same table. In short (DESIGN.md, 
   with the error envelope) is *ambiguous*: not retried, and the error says that the run may
   exist and carries the key (:func:`is_ambiguous`);
 * a wait ends only on a definitive answer (400 with the envelope, 401, 403, 404, an id refused
-  before sending); everything else is transient for it (:func:`is_transient`).
+  before sending, a 2xx it cannot read); everything else is transient for it
+  (:func:`is_transient`).
 
 httpx and tenacity are imported lazily: ``RetryPolicy`` is part of ``import spine``.
 """
@@ -246,9 +247,11 @@ def _rules(*rows: tuple[str, str, bool, bool, bool, bool]) -> dict[str, Rule]:
 #:
 #: The rule for a wait: a poll ends it only when the answer is definitive for every later poll
 #: (the API refused the key, the account or the id: 400 with the envelope, 401, 403, 404; an id
-#: refused before sending); everything the pipeline retries, and whatever a proxy or a network
-#: may put in the way (connection failures, timeouts, 3xx, 5xx, HTML error pages, a 2xx that
-#: is not the API's), only ends it at its deadline.
+#: refused before sending) or when it answered success in a form the SDK cannot read (a 2xx
+#: that breaks the contract: an SDK too old for the API, most likely; the run ledger retries
+#: it a few times itself); everything the pipeline retries, and whatever a proxy or a network
+#: may put in the way (connection failures, timeouts, 3xx, 5xx, error pages with an error
+#: status, HTML or not), only ends it at its deadline.
 OUTCOMES: dict[str, Rule] = _rules(
     # kind, what, retry_read, retry_create, run_may_exist, wait_goes_on
     ("not_connected", "no connection was made (ConnectError, ConnectTimeout, PoolTimeout)",
@@ -268,7 +271,7 @@ OUTCOMES: dict[str, Rule] = _rules(
      " under way (a file or an event hook that raises)", False, False, True, False),
     ("unreadable", "a 2xx whose body breaks the contract (not JSON, not the envelope, a run_id"
      " that is not a UUID or is another run's), or a body too large or undecodable",
-     False, False, True, True),
+     False, False, True, False),
     ("redirect", "any 3xx (never followed)", False, False, True, True),
     ("refused_400", "400 with the error envelope", False, False, False, False),
     ("refused_401", "401 with the error envelope", False, False, False, False),

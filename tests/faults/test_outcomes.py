@@ -427,6 +427,11 @@ def test_a_wait_goes_on_or_ends_as_its_row_says(
 WRONG_RUN = b'{"success": true, "data": {"run_id": "%b", "status": "completed", "result":' % (
     str(uuid.uuid4()).encode()
 ) + b' {"final_output": "not yours"}}}'
+UNREADABLE_2XX: dict[str, Callable[[], b.Behaviour]] = {
+    "html-200": lambda: b.status(200, body=HTML),
+    "wrong-run": lambda: b.raw(b.http_response(200, WRONG_RUN), keep=True),
+    "json-of-another-api": lambda: b.status(200, body=b'{"ok": true, "items": []}'),
+}
 TRANSIENT_THEN_DONE: dict[str, Callable[[], b.Behaviour]] = {
     "408": lambda: b.status(408),
     "429-html": lambda: bare(429),
@@ -434,12 +439,10 @@ TRANSIENT_THEN_DONE: dict[str, Callable[[], b.Behaviour]] = {
     "503": lambda: b.status(503),
     "500": lambda: b.status(500),
     "redirect": lambda: b.redirect("/login", 302),
-    "html-200": lambda: b.status(200, body=HTML),
     "409": lambda: b.status(409),
     "400-html": lambda: bare(400),
     "reset": lambda: b.reset(),
     "reset-mid-body": lambda: b.reset_mid_body(act=False),
-    "wrong-run": lambda: b.raw(b.http_response(200, WRONG_RUN), keep=True),
 }  # fmt: skip
 
 
@@ -460,6 +463,20 @@ def test_a_wait_rides_out_transient_answers_then_returns_the_result(
         else:
             assert api.collect(handle.stream_progress(poll_interval=1)) == []
             assert handle.status == spine.RunStatus.COMPLETED
+
+
+@pytest.mark.parametrize("answer", sorted(UNREADABLE_2XX))
+def test_a_success_the_sdk_cannot_read_ends_a_wait(
+    api: Api, server: FaultServer, answer: str
+) -> None:
+    # Not the API's answer, or an API newer than this SDK: polling again would not help.
+    client = api.client(base_url=server.url)
+    handle = api.call(client.runs.create, PROMPT)
+    server.script(UNREADABLE_2XX[answer]())
+    with pytest.raises(spine.UnexpectedResponseError) as info:
+        api.call(handle.wait, timeout=600, poll_interval=1)
+    assert info.value._outcome == "unreadable" and not info.value.transient
+    assert len([r for r in server.requests if r.method == "GET"]) == 1
 
 
 def test_the_issue_example_408_within_a_short_timeout(api: Api, server: FaultServer) -> None:
