@@ -41,10 +41,7 @@ from spine import (
     AsyncSpineClient,
     AuthenticationError,
     NotFoundError,
-    RateLimitError,
-    ServerError,
     SpineClient,
-    SpineConnectionError,
     SpineError,
     SpineTimeoutError,
     Template,
@@ -76,9 +73,9 @@ __all__ = [
 
 log = logging.getLogger("spine.ledger")
 
-_TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
-#: Failed polls of one run in a row (other than 5xx, 429, network, which are retried until the
-#: deadline) before resume and batches stop following it and say why.
+#: Failed polls of one run in a row (other than the SDK's transient outcomes, which are retried
+#: until the deadline: SpineError.transient) before resume and batches stop following it and
+#: say why.
 POLL_ATTEMPTS = 3
 
 
@@ -748,12 +745,13 @@ class RecordedRuns(_RunsBase):
                     self._lost(run_id, exc)
                     del schedule[run_id]
                     continue
-                except _TRANSIENT:
-                    schedule[run_id] = (rec, now + interval, interval)
-                    continue
                 except AuthenticationError:
                     raise  # the key is refused: no other run can be read either
-                except SpineError as exc:  # a malformed answer, 403...: retried, then left
+                except SpineError as exc:
+                    if exc.transient:  # the SDK's one list (wait() reads it too)
+                        schedule[run_id] = (rec, now + interval, interval)
+                        continue
+                    # a malformed answer, 403...: retried, then left
                     failures[run_id] = failures.get(run_id, 0) + 1
                     if failures[run_id] >= POLL_ATTEMPTS:
                         self._unfollowed(run_id, exc)
