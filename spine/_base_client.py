@@ -462,6 +462,10 @@ class _Runtime:
     pid: int
 
     @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
     def clock(self) -> Callable[[], float]:
         return self.settings.clock
 

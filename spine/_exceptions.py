@@ -325,9 +325,12 @@ class RunFailedError(SpineAPIError):
 
     ``run_id``, ``errors`` (the run's :class:`RunError` list) and ``run`` (the last
     :class:`GetRunResponse`) describe it. ``status_code`` is 0: the HTTP calls all succeeded.
+    ``canvas_url`` is the run's canvas in the Spine web app when ``wait()`` ran against the
+    Spine API host, else None (a sandbox's canvases are not on the web app).
     """
 
     run_id: str
+    canvas_url: str | None = None
     errors: list[RunError]
     run: GetRunResponse | None
 
@@ -358,9 +361,8 @@ class RunFailedError(SpineAPIError):
         return cls(run.run_id, run.errors or [], run=run)
 
     def _hint(self) -> str | None:
-        canvas_id = self.run.canvas_id if self.run is not None else None
-        if canvas_id:
-            return f"Inspect .errors, or the canvas at https://app.getspine.ai/canvas/{canvas_id}."
+        if self.canvas_url:
+            return f"Inspect .errors, or the canvas at {self.canvas_url}."
         return "Inspect .errors and .run for details."
 
     def __repr__(self) -> str:

@@ -25,6 +25,7 @@ from spine._models import (
     RunResult,
     TaskTree,
 )
+from spine._links import canvas_link
 from spine._operations import check_id
 from spine._poller import Done, Failed, OnPoll, Poller, PollNow, ProgressPoller, wait_steps
 
@@ -54,10 +55,12 @@ class AsyncRuntime(Protocol):
     def sleep(self, seconds: float) -> Awaitable[Any]: ...
 
 
-def _result(run: GetRunResponse) -> RunResult:
+def _result(run: GetRunResponse, base_url: str | None) -> RunResult:
     try:
         if run.status == RunStatus.FAILED:
-            raise Failed(run).error()
+            error = Failed(run).error()
+            error.canvas_url = canvas_link(run.canvas_id, base_url)
+            raise error
         return Done(run).result()
     except SpineError as exc:
         scrub(exc)  # the run's errors are the server's text: no secret may ride along
@@ -108,11 +111,16 @@ class _HandleState:
 
     @property
     def canvas_url(self) -> str | None:
-        """The canvas in the Spine web app, once the canvas id is known."""
-        from spine._links import canvas_url
+        """The canvas in the Spine web app (``https://app.getspine.ai/canvas/{canvas_id}``), once
+        the canvas id is known; None before that, and always None for a client whose base URL
+        is not the Spine API host (a sandbox's canvases are not on the web app: use
+        :meth:`get_dag`)."""
+        from spine._links import canvas_link
 
-        canvas_id = self.canvas_id
-        return None if canvas_id is None else canvas_url(canvas_id)
+        return canvas_link(self.canvas_id, self._base_url())
+
+    def _base_url(self) -> str | None:
+        return getattr(getattr(self, "_runtime", None), "base_url", None)
 
     @property
     def status(self) -> str | None:
@@ -213,7 +221,7 @@ class RunHandle(_HandleState):
             max_poll_interval=max_poll_interval,
             on_poll=on_poll,
         )
-        return _result(run)
+        return _result(run, self._base_url())
 
     def _canvas_id(self) -> str:
         canvas_id = self.canvas_id
@@ -317,7 +325,7 @@ class AsyncRunHandle(_HandleState):
             max_poll_interval=max_poll_interval,
             on_poll=on_poll,
         )
-        return _result(run)
+        return _result(run, self._base_url())
 
     async def _canvas_id(self) -> str:
         canvas_id = self.canvas_id

@@ -29,8 +29,8 @@ from spine import (
     SpineClient,
     SpineError,
     SpineTimeoutError,
-    canvas_url,
 )
+from spine._links import canvas_link
 from spine._artifacts import plan_names, save_artifact
 from spine.cli._errors import (
     EXIT_AUTH,
@@ -270,23 +270,32 @@ def _timeout_message(args: argparse.Namespace, run_id: str) -> str:
     return f"{text} {follow_advice(args, run_id)}"
 
 
-def _canvas_note(args: argparse.Namespace, canvas_id: str | None) -> str | None:
-    """The canvas line of a run: the web app's link, or for a sandbox run its id alone (a
-    sandbox canvas is not on the web app)."""
+def _canvas_note(
+    args: argparse.Namespace, client: SpineClient, canvas_id: str | None
+) -> str | None:
+    """The canvas line of a run: the web app's link for a run of the Spine API (the one rule
+    in :func:`spine._links.canvas_link`), else its id and how to draw it here (a sandbox's
+    canvas is not on the web app)."""
     if not canvas_id:
         return None
+    link = canvas_link(canvas_id, client.base_url)
+    if link:
+        return link
     if getattr(args, "sandbox", False):
         return f"{canvas_id} (a sandbox canvas: not on the web app)"
-    return canvas_url(canvas_id)
+    return (
+        f"{canvas_id} (not on the web app: this API is not the Spine API's host; draw it with"
+        f" `{command('dag', canvas_id, args=args)}`)"
+    )
 
 
 def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, out: Output) -> int:
     """Report a terminal run (and save its artifacts with --download); the exit status."""
-    link = _canvas_note(args, run.canvas_id)
+    link = _canvas_note(args, client, run.canvas_id)
     if run.status == RunStatus.FAILED:
         details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
         if out.json:
-            out.document(_run_document(run))
+            out.document(_run_document(run, client))
         print(
             f"spine {args.command}: error: Run {run.run_id} failed: {details}",
             file=out.stderr,
@@ -300,7 +309,7 @@ def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, 
     if args.download and run.result is not None:
         run, saved = _save_all(client, run, args.download, out)
     if out.json:
-        out.document(_run_document(run, saved))
+        out.document(_run_document(run, client, saved))
     else:
         if run.result is not None:
             out.result(printable_block(run.result.final_output))
@@ -340,9 +349,11 @@ def _summary(
             )
 
 
-def _run_document(run: GetRunResponse, saved: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _run_document(
+    run: GetRunResponse, client: SpineClient, saved: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = run.model_dump(mode="json")
-    data["canvas_url"] = canvas_url(run.canvas_id) if run.canvas_id else None
+    data["canvas_url"] = canvas_link(run.canvas_id, client.base_url)
     if saved is not None:
         data["downloads"] = saved
     return data
@@ -469,7 +480,7 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
         args.current_run_id = handle.run_id
         out.note(f"Created run {handle.run_id}")
         _ledger_note(handle, out)
-        note = _canvas_note(args, handle.canvas_id)
+        note = _canvas_note(args, client, handle.canvas_id)
         if note:
             out.note(f"Canvas: {note}")
         if not args.wait:
@@ -479,7 +490,7 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
                     if handle.create_response is not None
                     else {"run_id": handle.run_id}
                 )
-                data["canvas_url"] = canvas_url(handle.canvas_id) if handle.canvas_id else None
+                data["canvas_url"] = canvas_link(handle.canvas_id, client.base_url)
                 out.document(data)
             else:
                 out.result(handle.run_id)
@@ -529,8 +540,9 @@ def _ledger_note(handle: RecordedRun, out: Output) -> None:
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
     with _client(args, out) as client:
         run = client.runs.get(args.run_id)
+        note = _canvas_note(args, client, run.canvas_id)
     if out.json:
-        out.document(_run_document(run))
+        out.document(_run_document(run, client))
         return EXIT_OK
     rows = [("Run", run.run_id), ("Status", printable(run.status))]
     if run.progress is not None and not run.is_terminal:
@@ -548,8 +560,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         rows.append(("Template", printable(run.template)))
     if run.metadata is not None:
         rows.append(("Credits", str(run.metadata.credits_consumed)))
-    if run.canvas_id:
-        rows.append(("Canvas", canvas_url(run.canvas_id)))
+    if note:
+        rows.append(("Canvas", note))
     lines = [f"{label + ':':<10}{value}" for label, value in rows]
     for error in run.errors or []:
         where = f" [{printable(error.block_type)}]" if error.block_type else ""
@@ -577,7 +589,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
                 flush=True,
             )
             if out.json:
-                out.document(_run_document(run, []))
+                out.document(_run_document(run, client, []))
             return EXIT_FAILED
         if not run.is_terminal:
             advice = command("wait", run.run_id, "--download", args.directory, args=args)
@@ -590,7 +602,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
         else:
             out.note(f"Run {run.run_id} produced no artifacts.")
     if out.json:
-        out.document(_run_document(run, saved))
+        out.document(_run_document(run, client, saved))
     else:
         for item in saved:
             out.result(printable(item["path"]))

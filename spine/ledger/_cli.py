@@ -318,6 +318,8 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     rows.append(("API", record.api_host))
     if record.canvas_url:
         rows.append(("Canvas", record.canvas_url))
+    elif record.canvas_id:  # not a run of the Spine API host: its canvas is not on the web app
+        rows.append(("Canvas", f"{_clean(record.canvas_id)} (not on the web app)"))
     if record.idempotency_key:
         rows.append(("Key", record.idempotency_key))
     if record.label:
