@@ -217,4 +217,6 @@ def test_an_error_raised_before_sending_says_so(sandbox: Sandbox) -> None:
     text = str(info.value)
     assert "HTTP" not in text and "request id" not in text
     assert "Nothing was sent" in text
-    assert isinstance(info.value, spine.BadRequestError) and info.value.status_code == 400
+    assert isinstance(info.value, spine.BadRequestError) and isinstance(info.value, ValueError)
+    # No HTTP status: nothing was answered (0 is the SDK's "not an HTTP answer").
+    assert info.value.status_code == 0 and info.value.request_id is None
