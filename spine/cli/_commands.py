@@ -43,6 +43,7 @@ from spine.cli._errors import (
     UsageError,
     command,
     follow_advice,
+    missing_key_message,
 )
 from spine.cli._render import (
     DownloadBar,
@@ -127,10 +128,7 @@ def _client(args: argparse.Namespace, out: Output) -> Iterator[SpineClient]:
         return
     key = os.environ.get("SPINE_API_KEY", "")
     if not key.strip():
-        raise MissingKeyError(
-            "No API key: set the SPINE_API_KEY environment variable (keys are created at "
-            "platform.getspine.ai/keys), or try `spine run PROMPT --sandbox` offline."
-        )
+        raise MissingKeyError(missing_key_message(args))
     allow_http = bool(getattr(args, "allow_http", False))
     try:
         client = SpineClient(api_key=key, base_url=args.base_url or None, allow_http=allow_http)
@@ -672,9 +670,13 @@ def cmd_contract_check(args: argparse.Namespace, out: Output) -> int:
                 )
                 return EXIT_OK
             if run_id is None and not args.allow_create:
+                from spine._links import is_spine_api
+
+                api = args.base_url or os.environ.get("SPINE_BASE_URL") or None
+                cost = "which costs credits" if is_spine_api(api) else f"on {api}"
                 raise UsageError(
                     "contract-check needs a run id: RUN_ID or SPINE_CONTRACT_RUN_ID (or "
-                    "--allow-create to create a run, which costs credits)"
+                    f"--allow-create to create a run, {cost})"
                 )
             report = _contract.run_check(
                 api_key=key, base_url=args.base_url or None, run_id=run_id,
