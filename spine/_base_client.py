@@ -397,7 +397,7 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
     """Map an exception from httpx (or below it) to the SDK's tree; the caller chains it as
     ``__cause__``. The request it names had its key masked by the driver (:func:`hide_key`)."""
     kw = op.kwargs
-    where = f" ({kw.get('method', '?')} {kw.get('url', '?')})"
+    where = f" ({str(kw.get('method', '?')).upper()} {kw.get('url', '?')})"
     err: SpineError
     if isinstance(exc, httpx.TimeoutException):
         err = SpineTimeoutError(
@@ -406,6 +406,9 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
     elif isinstance(exc, httpx.TransportError):
         err = SpineConnectionError(
             sentence(
+                # Sent (maybe partly): the server was reached, then the connection closed.
+                f"The connection closed before an answer{where}: {type(exc).__name__}:"
+                f" {redact(exc)}" if is_ambiguous(exc) else
                 f"Could not reach the Spine API{where}: {type(exc).__name__}: {redact(exc)}",
                 "Check the network and base_url.",
             )

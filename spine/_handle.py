@@ -211,9 +211,14 @@ class RunHandle(_HandleState):
 
         The interval starts at ``poll_interval`` seconds and doubles up to
         ``max_poll_interval``; ``timeout`` bounds the whole wait, HTTP retries included.
-        ``on_poll(state)`` sees every polled state. ``partial`` returns normally (see
-        ``handle.last.errors``); ``failed`` raises :class:`RunFailedError`; running out of time
-        raises :class:`SpineTimeoutError`.
+        ``on_poll(state)`` sees every polled state. ``failed`` raises :class:`RunFailedError`;
+        running out of time raises :class:`SpineTimeoutError`.
+
+        **A partial run returns normally too.** The :class:`RunResult` holds only what Spine
+        documents for a result (``final_output``, ``artifacts``): no status, no errors. After
+        ``wait()`` read ``handle.status`` (``"completed"`` or ``"partial"``) and, for a partial
+        run, ``handle.last.errors``; or call :meth:`wait_for_terminal`, which returns the whole
+        terminal :class:`GetRunResponse` (``status``, ``errors``, ``result``).
         """
         run = self.wait_for_terminal(
             timeout=timeout,
@@ -318,7 +323,8 @@ class AsyncRunHandle(_HandleState):
         max_poll_interval: float = 30.0,
         on_poll: OnPoll | None = None,
     ) -> RunResult:
-        """See :meth:`RunHandle.wait`."""
+        """See :meth:`RunHandle.wait`. A partial run returns normally too: the result has no
+        status or errors; read ``handle.status`` and ``handle.last.errors`` after it."""
         run = await self.wait_for_terminal(
             timeout=timeout,
             poll_interval=poll_interval,

@@ -99,8 +99,7 @@ def missing_key_message(args: Any) -> str:
         )
     return (
         f"No API key: set the SPINE_API_KEY environment variable to a key that {url} accepts"
-        " (a `spine sandbox` prints its key when it starts: by default any key starting with"
-        " sk_spine_, e.g. `export SPINE_API_KEY=sk_spine_sandbox`)."
+        " (a spine sandbox prints its key, and the export line to paste, when it starts)."
     )
 
 

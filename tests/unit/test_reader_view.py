@@ -296,3 +296,34 @@ def test_the_sandbox_logs_show_keys_masked() -> None:
     # The values themselves stay what was sent, for assertions.
     assert record.api_key == key and info["api_key"] == key
     assert record.headers["x-api-key"] == key
+
+
+def test_a_partial_run_is_told_apart_as_documented(sandbox: Sandbox) -> None:
+    """wait() returns the documented RunResult (no status, no errors) for a partial run too;
+    where the status and errors are is said in wait()'s help, RunResult's and the README."""
+    with spine.SpineClient(api_key=sandbox.api_key, base_url=sandbox.url) as client:
+        run = client.runs.create("Half [sandbox:partial]")
+        result = run.wait(poll_interval=0.01)
+    assert not hasattr(result, "status") and not hasattr(result, "errors")
+    assert run.status == "partial" and run.last is not None and run.last.errors
+    for doc in (spine.RunHandle.wait.__doc__, spine.AsyncRunHandle.wait.__doc__,
+                spine.RunResult.__doc__):
+        assert doc and "partial" in doc and "handle.status" in doc, doc
+        assert "handle.last.errors" in doc, doc
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "returns normally for\n  `partial`**" in readme and "`run.last.errors`" in readme
+
+
+def test_a_dropped_connection_is_not_called_unreachable(sandbox: Sandbox) -> None:
+    """The request reached the server and the connection closed before an answer: the
+    message says so (method in capitals); only a refused connection is "could not reach"."""
+    seen = dict(_messages(sandbox))
+    for label in ("drop before POST", "drop after POST", "drop after GET"):
+        text = str(seen[label])
+        method = label.split()[-1]
+        assert f"The connection closed before an answer ({method} /v1/run" in text, text
+        assert "Could not reach" not in text, text
+    refused = str(seen["refused connection"])
+    assert "Could not reach the Spine API (GET /v1/run/" in refused, refused
