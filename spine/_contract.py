@@ -13,8 +13,9 @@ Creating a run costs money: it happens only with ``allow_create=True`` (``--allo
 The bodies can be recorded, with ids, URLs and secrets replaced, as test fixtures
 (``record_dir``; ``tests/fixtures/recorded/`` in this project, replayed by ``make test``).
 
-Needs the ``contract`` extra: jsonschema and PyYAML (``pip install 'jsonschema>=4.20' 'PyYAML>=6'``),
-imported only when a check runs. ``import spine`` never loads this module.
+Needs the ``contract`` extra: jsonschema and PyYAML
+(``pip install 'jsonschema>=4.20' 'PyYAML>=6'``), imported only when a check runs.
+``import spine`` never loads this module.
 """
 
 from __future__ import annotations

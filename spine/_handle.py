@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from spine import _operations as ops
 from spine._enums import RunStatus
 from spine._exceptions import SpineError, scrub
+from spine._links import canvas_link
 from spine._models import (
     CanvasDAG,
     CreateRunResponse,
@@ -25,7 +26,6 @@ from spine._models import (
     RunResult,
     TaskTree,
 )
-from spine._links import canvas_link
 from spine._operations import check_id
 from spine._poller import Done, Failed, OnPoll, Poller, PollNow, ProgressPoller, wait_steps
 

@@ -30,8 +30,8 @@ from spine import (
     SpineError,
     SpineTimeoutError,
 )
-from spine._links import canvas_link
 from spine._artifacts import plan_names, save_artifact
+from spine._links import canvas_link
 from spine.cli._errors import (
     EXIT_AUTH,
     EXIT_DOWNLOAD,
@@ -272,8 +272,8 @@ def _canvas_note(
     args: argparse.Namespace, client: SpineClient, canvas_id: str | None
 ) -> str | None:
     """The canvas line of a run: the web app's link for a run of the Spine API (the one rule
-    in :func:`spine._links.canvas_link`), else its id and how to draw it here (a sandbox's
-    canvas is not on the web app)."""
+    in :func:`spine._links.canvas_link`), else its id alone (a sandbox's canvas is not on the
+    web app; ``spine dag CANVAS_ID`` draws it)."""
     if not canvas_id:
         return None
     link = canvas_link(canvas_id, client.base_url)
@@ -281,10 +281,7 @@ def _canvas_note(
         return link
     if getattr(args, "sandbox", False):
         return f"{canvas_id} (a sandbox canvas: not on the web app)"
-    return (
-        f"{canvas_id} (not on the web app: this API is not the Spine API's host; draw it with"
-        f" `{command('dag', canvas_id, args=args)}`)"
-    )
+    return f"{canvas_id} (not on the web app, which shows only the Spine API's canvases)"
 
 
 def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, out: Output) -> int:

@@ -157,7 +157,7 @@ CLI_TERMS: tuple[tuple[str, str], ...] = (
 
 
 def cli_terms(text: str) -> str:
-    """``text`` with the SDK's Python advice said in the command line's terms (:data:`CLI_TERMS`)."""
+    """``text`` with the SDK's Python advice in the command line's terms (:data:`CLI_TERMS`)."""
     for python, shell in CLI_TERMS:
         if python in text:
             text = text.replace(python, shell)

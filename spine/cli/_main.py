@@ -377,7 +377,6 @@ def _cli_text(exc: BaseException) -> str:
     describe = getattr(exc, "_describe", None)
     text = describe() if callable(describe) else ""
     from spine._redact import redact
-
     from spine.cli._errors import cli_terms
 
     return " ".join(redact(cli_terms(

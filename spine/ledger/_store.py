@@ -182,7 +182,7 @@ class RunRecord:
     @property
     def canvas_url(self) -> str | None:
         """The run's canvas in the Spine web app, when its canvas id is known and the run was
-        made on the Spine API host (None for a sandbox run: see :func:`spine._links.canvas_link`)."""
+        made on the Spine API host (None for a sandbox run: :func:`spine._links.canvas_link`)."""
         from spine._links import canvas_link
 
         return canvas_link(self.canvas_id, self.api_host)
