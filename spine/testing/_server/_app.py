@@ -352,7 +352,7 @@ class SandboxApp:
         prompt = form.first("prompt") or ""
         blocks_raw = form.first("blocks")
         blocks = json.loads(blocks_raw) if blocks_raw is not None else None
-        template = form.first("template") or Template.AUTO.value
+        template = form.first("template") or "auto"
         uploads = [
             Upload(
                 filename=f.filename,
@@ -360,9 +360,9 @@ class SandboxApp:
                 size=f.size,
                 sha256=f.sha256,
                 block_type=(
-                    BlockType.IMAGE.value
+                    "image-block"
                     if file_kind(f.extension, f.content_type) == "image"
-                    else BlockType.FILE.value
+                    else "file-block"
                 ),
                 preview=f.preview(),
             )
