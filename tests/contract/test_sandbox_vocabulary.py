@@ -99,11 +99,11 @@ def test_a_removed_block_type_is_named_with_the_line_to_change() -> None:
 
 
 def test_a_removed_member_is_named_with_the_line_to_change(tmp_path: Path) -> None:
-    source = tmp_path / "spine" / "mod.py"
+    source = tmp_path / "pkg" / "mod.py"
     source.parent.mkdir()
     source.write_text("x = 1\nif status == RunStatus.PAUSED:\n    pass\n")
     assert stale_members([source], VOCABULARIES, root=tmp_path) == [
-        "spine/mod.py:2 names RunStatus.PAUSED, which the spec's RunStatus no longer has. Fix: "
+        "pkg/mod.py:2 names RunStatus.PAUSED, which the spec's RunStatus no longer has. Fix: "
         "drop or replace it there (the sandbox names vocabulary values by their wire string, "
         "kept only while the spec has them)."
     ]
