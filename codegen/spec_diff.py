@@ -11,7 +11,9 @@ breaking
     a removed or renamed operation, field, parameter, status or enum value; a type change; a
     request field or parameter made required, or a new required one; a response field made
     optional; nullability, bounds or a closed set of a response changed; a tighter request
-    constraint; a new value of a closed set the SDK reads.
+    constraint; a new value of a closed set the SDK reads, or of a set the docs give as closed
+    although the SDK parses it as open (``x-spine-closed-in-docs``: a new run status needs a
+    decision whether it ends a run).
 compatible
     an added operation, optional request field or parameter, response field, status or media
     type; a new value of an open set (or of a set the SDK only sends); a looser request
@@ -48,6 +50,11 @@ METHODS = ("get", "put", "post", "delete", "patch")
 DOC_KEYS = {"description", "summary", "examples", "example", "title", "deprecated", "externalDocs"}
 BOUNDS_MIN = ("minimum", "exclusiveMinimum", "minLength", "minItems")
 BOUNDS_MAX = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+
+# Where the SDK decides what a value of a set closed in the docs means (named in the message).
+DECISIONS = {
+    "RunStatus": " (whether it ends a run: RUN_STATUS_OUTCOMES in spine/_enums.py)",
+}
 
 BREAKING = "breaking"
 COMPATIBLE = "compatible"
@@ -119,10 +126,12 @@ def usage(spec: dict[str, Any]) -> dict[str, set[str]]:
     return used
 
 
-def open_sets(spec: dict[str, Any]) -> set[str]:
-    """Enum schemas read only as open sets: ``anyOf: [{$ref: Enum}, {type: string}]``."""
+def _wrapped_sets(spec: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """Enum schemas read only through ``anyOf: [{$ref: Enum}, {type: string}]``, and those of
+    them whose wrapper says the docs give the set as closed (``x-spine-closed-in-docs``)."""
     direct: set[str] = set()
     wrapped: set[str] = set()
+    closed_in_docs: set[str] = set()
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -132,6 +141,8 @@ def open_sets(spec: dict[str, Any]) -> set[str]:
                 plain = [b for b in branches if b == {"type": "string"}]
                 if plain and any(names):
                     wrapped.update(n for n in names if n)
+                    if node.get("x-spine-closed-in-docs") is True:
+                        closed_in_docs.update(n for n in names if n)
                     return
             name = _ref_name(node)
             if name:
@@ -144,7 +155,21 @@ def open_sets(spec: dict[str, Any]) -> set[str]:
 
     walk({k: v for k, v in spec.items() if k != "components"})
     walk({k: v for k, v in spec.get("components", {}).items()})
-    return wrapped - direct
+    return wrapped - direct, closed_in_docs & (wrapped - direct)
+
+
+def open_sets(spec: dict[str, Any]) -> set[str]:
+    """Enum schemas read only as open sets (an unknown value parses as a string), except those
+    the docs give as closed: a new value of one of those needs a decision (see
+    :func:`closed_in_docs`)."""
+    wrapped, closed = _wrapped_sets(spec)
+    return wrapped - closed
+
+
+def closed_in_docs(spec: dict[str, Any]) -> set[str]:
+    """Enum schemas the SDK parses as open sets although the docs give them as closed (the
+    wrapper carries ``x-spine-closed-in-docs: true``, as OpenRunStatus does)."""
+    return _wrapped_sets(spec)[1]
 
 
 def _types(schema: dict[str, Any]) -> tuple[set[str], bool]:
@@ -182,6 +207,7 @@ def compare_schema(
     sides: set[str],
     *,
     open_set: bool = False,
+    docs_closed: bool = False,
     old_spec: dict[str, Any] | None = None,
     new_spec: dict[str, Any] | None = None,
 ) -> list[Change]:
@@ -204,7 +230,7 @@ def compare_schema(
             )))  # fmt: skip
         else:
             changes.append(Change(BREAKING, where, "may no longer be null (a narrowed type)"))
-    changes += _compare_enum(old, new, where, sides, open_set)
+    changes += _compare_enum(old, new, where, sides, open_set, docs_closed)
     changes += _compare_bounds(old, new, where, request, response)
     if old.get("pattern") != new.get("pattern"):
         changes.append(_pattern_change(old, new, where, old_spec, new_spec))
@@ -237,7 +263,12 @@ def compare_schema(
 
 
 def _compare_enum(
-    old: dict[str, Any], new: dict[str, Any], where: str, sides: set[str], open_set: bool
+    old: dict[str, Any],
+    new: dict[str, Any],
+    where: str,
+    sides: set[str],
+    open_set: bool,
+    docs_closed: bool = False,
 ) -> list[Change]:
     if "enum" not in old and "enum" not in new:
         return []
@@ -250,7 +281,14 @@ def _compare_enum(
     for value in new_values:
         if value in old_values:
             continue
-        if open_set or not sides or sides == {"request"}:
+        if docs_closed and "response" in sides:
+            changes.append(Change(
+                BREAKING, where,
+                f"new value {value!r} of a set the docs give as closed (x-spine-closed-in-docs): "
+                "the SDK parses it as a string, but what it means must be decided before release"
+                + DECISIONS.get(where, ""),
+            ))  # fmt: skip
+        elif open_set or not sides or sides == {"request"}:
             why = (
                 "an open set" if open_set
                 else "no operation uses it" if not sides
@@ -537,6 +575,7 @@ def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     new_schemas = new.get("components", {}).get("schemas", {})
     old_use, new_use = usage(old), usage(new)
     opened = open_sets(old) & open_sets(new)
+    docs_closed = closed_in_docs(old) | closed_in_docs(new)
     for name, schema in old_schemas.items():
         if name not in new_schemas:
             if old_use.get(name):
@@ -545,7 +584,7 @@ def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         sides = old_use.get(name, set()) | new_use.get(name, set())
         changes += compare_schema(
             schema, new_schemas[name], name, sides, open_set=name in opened,
-            old_spec=old, new_spec=new,
+            docs_closed=name in docs_closed, old_spec=old, new_spec=new,
         )  # fmt: skip
     for name in new_schemas:
         if name not in old_schemas:

@@ -56,7 +56,7 @@ class AsyncRuntime(Protocol):
 
 def _result(run: GetRunResponse) -> RunResult:
     try:
-        if run.status == RunStatus.FAILED:
+        if isinstance(run.status, RunStatus) and run.status.outcome == "failed":
             raise Failed(run).error()
         return Done(run).result()
     except SpineError as exc:

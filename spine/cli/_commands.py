@@ -283,7 +283,7 @@ def _canvas_note(args: argparse.Namespace, canvas_id: str | None) -> str | None:
 def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, out: Output) -> int:
     """Report a terminal run (and save its artifacts with --download); the exit status."""
     link = _canvas_note(args, run.canvas_id)
-    if run.status == RunStatus.FAILED:
+    if isinstance(run.status, RunStatus) and run.status.outcome == "failed":
         details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
         if out.json:
             out.document(_run_document(run))
@@ -569,7 +569,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
     with _client(args, out) as client:
         run = client.runs.get(args.run_id)
         args.current_run_id = run.run_id
-        if run.status == RunStatus.FAILED:
+        if isinstance(run.status, RunStatus) and run.status.outcome == "failed":
             details = "; ".join(printable(e.error) for e in run.errors or []) or "no detail"
             print(
                 f"spine download: error: Run {run.run_id} failed, it has no artifacts: {details}",

@@ -60,11 +60,17 @@ def _base() -> dict[str, Any]:
                         "note": {"type": ["string", "null"]},
                         "state": {"$ref": "#/components/schemas/State"},
                         "kind": {"$ref": "#/components/schemas/OpenKind"},
+                        "phase": {"$ref": "#/components/schemas/OpenPhase"},
                     },
                 },
                 "State": {"type": "string", "enum": ["on", "off"]},
                 "Kind": {"type": "string", "enum": ["a", "b"]},
                 "OpenKind": {"anyOf": [{"$ref": "#/components/schemas/Kind"}, {"type": "string"}]},
+                "Phase": {"type": "string", "enum": ["open", "shut"]},
+                "OpenPhase": {
+                    "x-spine-closed-in-docs": True,
+                    "anyOf": [{"$ref": "#/components/schemas/Phase"}, {"type": "string"}],
+                },
                 "Mode": {"type": "string", "enum": ["fast", "slow"]},
                 "Req": {
                     "type": "object",
@@ -202,6 +208,17 @@ def test_new_value_of_an_open_set_or_a_request_set_is_compatible() -> None:
         (C, "Kind", "new value 'c' (an open set)"),
         (C, "Mode", "new value 'medium' (the SDK only sends it)"),
     ]
+
+
+def test_new_value_of_a_set_closed_in_the_docs_is_breaking_though_parsed_as_open() -> None:
+    """A run status, say: the SDK parses an unknown one, but whether it ends a run is a
+    decision the differ must not call compatible."""
+    assert sd.open_sets(_base()) == {"Kind"} and sd.closed_in_docs(_base()) == {"Phase"}
+    assert _diff(lambda s: _schemas(s)["Phase"]["enum"].append("ajar")) == [
+        (B, "Phase", "new value 'ajar' of a set the docs give as closed (x-spine-closed-in-docs): "
+                     "the SDK parses it as a string, but what it means must be decided before "
+                     "release"),
+    ]  # fmt: skip
 
 
 def test_new_value_of_a_closed_set_the_sdk_reads_is_breaking() -> None:
@@ -420,18 +437,45 @@ def test_renaming_poll_url_fails_until_the_version_and_changelog_follow(repo: Pa
     assert "released as 0.2.0 (from 0.1.0)" in third.stdout
 
 
-def test_compatible_changes_pass_and_the_base_can_be_chosen(repo: Path) -> None:
+def _grow_enum(repo: Path, name: str, candidates: tuple[str, ...]) -> str:
+    """Add a value (the first candidate the spec lacks) to one vocabulary of the repository's
+    spec (flow-style enum lists); the value added."""
     spec = repo / "openapi.yaml"
-    text = spec.read_text()
-    spec.write_text(text.replace(
-        "      x-enum-varnames: [RUNNING, COMPLETED, PARTIAL, FAILED]",
-        "      x-enum-varnames: [RUNNING, COMPLETED, PARTIAL, FAILED, PAUSED]",
-    ).replace("enum: [running, completed, partial, failed]",
-              "enum: [running, completed, partial, failed, paused]"))  # fmt: skip
+    schema = derive.load_yaml(spec.read_text())["components"]["schemas"][name]
+    values, members = schema["enum"], schema["x-enum-varnames"]
+    value = next(v for v in candidates if v not in values)
+    member = value.removesuffix("-task").upper().replace("-", "_")
+    text = spec.read_text().replace(
+        f"enum: [{', '.join(values)}]", f"enum: [{', '.join([*values, value])}]"
+    ).replace(
+        f"x-enum-varnames: [{', '.join(members)}]",
+        f"x-enum-varnames: [{', '.join([*members, member])}]",
+    )  # fmt: skip
+    assert value in text and member in text, f"{name} is not written in flow style any more"
+    spec.write_text(text)
+    return value
+
+
+def test_compatible_changes_pass_and_the_base_can_be_chosen(repo: Path) -> None:
+    value = _grow_enum(repo, "TaskType", ("review-task", "audit-task", "check-task"))
     result = _spec_diff(repo, "--base", "main")
     assert result.returncode == 0, result.stdout
-    assert "compatible  RunStatus: new value 'paused' (an open set)" in result.stdout
+    assert f"compatible  TaskType: new value {value!r} (an open set)" in result.stdout
     assert _spec_diff(repo, "--base", "no-such-ref").returncode == 2
+
+
+def test_a_new_run_status_needs_a_decision(repo: Path) -> None:
+    """The docs give run statuses as a closed set (OpenRunStatus: x-spine-closed-in-docs), so a
+    new one is not "compatible (an open set)": it fails until it is decided and released."""
+    value = _grow_enum(repo, "RunStatus", ("cancelled", "paused", "archived"))
+    result = _spec_diff(repo)
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"BREAKING    RunStatus: new value {value!r} of a set the docs give as closed "
+        "(x-spine-closed-in-docs): the SDK parses it as a string, but what it means must be "
+        "decided before release (whether it ends a run: RUN_STATUS_OUTCOMES in spine/_enums.py)"
+    ) in result.stdout
+    assert "an open set" not in result.stdout
 
 
 def test_without_a_tag_the_base_is_the_merge_base_with_main(repo: Path) -> None:
