@@ -22,9 +22,10 @@ documentation
     descriptions, summaries, examples and ``x-`` extensions (counted, not listed one by one).
 
 It exits non-zero on a breaking change unless ``spine/_version.py`` was bumped as semver asks
-(the major version, or the minor one while the major is 0) and ``CHANGELOG.md`` has a section
-for the new version. Rules live in small functions, each with a unit test
-(``tests/contract/test_spec_diff.py``).
+(the major version, or the minor one while the major is 0) and the new version's section of
+``CHANGELOG.md`` names each breaking element (``Schema.field``, the operation such as
+``POST /v1/run``, or the enum value); the failure prints the lines to add. Rules live in
+small functions, each with a unit test (``tests/contract/test_spec_diff.py``).
 """
 
 from __future__ import annotations
@@ -619,18 +620,72 @@ def required_bump(old: tuple[int, int, int]) -> tuple[int, int, int]:
     return (old[0] + 1, 0, 0)
 
 
-def changelog_has(changelog: str, version: str) -> bool:
-    """A Keep a Changelog section ``## [version]`` with at least one entry under it."""
+def changelog_section(changelog: str, version: str) -> str | None:
+    """The body of the Keep a Changelog section ``## [version]``, or None without one."""
     match = re.search(
         rf"^## \[{re.escape(version)}\][^\n]*\n(?P<body>.*?)(?=^## \[|\Z)", changelog, re.M | re.S
     )
-    return bool(match and re.search(r"^\s*[-*] \S", match["body"], re.M))
+    return match["body"] if match else None
+
+
+def changelog_has(changelog: str, version: str) -> bool:
+    """A Keep a Changelog section ``## [version]`` with at least one entry under it."""
+    body = changelog_section(changelog, version)
+    return bool(body and re.search(r"^\s*[-*] \S", body, re.M))
+
+
+_OPERATION = re.compile(r"^(?:(?:GET|PUT|POST|DELETE|PATCH) /\S*|webhook \S+)")
+_VALUE = re.compile(r"^(?:enum value|new value) (?P<q>['\"])(?P<value>.*?)(?P=q)")
+
+
+def element(change: Change) -> str:
+    """What a changelog entry must name for ``change``: the enum value (``cancelled``), the
+    operation (``POST /v1/run``) or the schema field (``CreateRunResponse.poll_url``)."""
+    value = _VALUE.match(change.what)
+    if value:
+        return value["value"]
+    operation = _OPERATION.match(change.where)
+    if operation:
+        return operation.group(0)
+    return change.where.replace("[]", "")
+
+
+def changelog_line(change: Change) -> str:
+    """The changelog line that names ``change`` (what the gate asks for)."""
+    name = element(change)
+    if _VALUE.match(change.what):
+        return f"- `{change.where}` value `{name}`: {change.what}."
+    if change.where.startswith(name):
+        rest = change.where[len(name) :]
+        if rest == "[]" or rest.endswith(".[]"):
+            return f"- `{name}`: its items: {change.what}."
+        return f"- `{name}`{rest}: {change.what}."
+    return f"- `{name}` ({change.where}): {change.what}."
+
+
+def names(section: str, token: str) -> bool:
+    """Whether a changelog section names ``token`` as a whole (``Thing.note`` is not named by
+    ``Thing.notes``, nor ``POST /v1/run`` by ``POST /v1/run/{id}``)."""
+    pattern = rf"(?<![\w.-]){re.escape(token)}(?![\w-]|\.\w|/)"
+    return re.search(pattern, section) is not None
+
+
+def _lines_to_add(changes: list[Change]) -> str:
+    lines = list(dict.fromkeys(changelog_line(c) for c in changes))
+    return "".join(f"\n    {line}" for line in lines)
 
 
 def gate(
     changes: list[Change], old_version: str, new_version: str, changelog: str
 ) -> tuple[bool, str]:
-    """Whether the change set may land, and the verdict in words."""
+    """Whether the change set may land, and the verdict in words.
+
+    A breaking change needs the version bumped (semver; the minor version while 0.x) and the
+    new version's ``CHANGELOG.md`` section to name each breaking element: the schema field,
+    the operation or the enum value. So a breaking change made after the bump (the version
+    already says 0.2.0, the changelog already has a 0.2.0 section) still fails until the
+    changelog says it; the message gives the lines to add.
+    """
     breaking = [c for c in changes if c.kind == BREAKING]
     if not breaking:
         return True, "no breaking change."
@@ -640,16 +695,26 @@ def gate(
     if new < need:
         return False, (
             f"{len(breaking)} breaking change(s) and the version is still {new_s} (base: "
-            f"{old_s}). Fix: set __version__ = \"{need_s}\" in {VERSION_FILE} and describe the "
-            f"changes in {CHANGELOG} under \"## [{need_s}]\"."
+            f"{old_s}). Fix: set __version__ = \"{need_s}\" in {VERSION_FILE}, and add to "
+            f"{CHANGELOG} under \"## [{need_s}]\" (### Changed or ### Removed):"
+            + _lines_to_add(breaking)
         )
-    if not changelog_has(changelog, new_s):
+    section = changelog_section(changelog, new_s) or ""
+    unnamed = [c for c in breaking if not names(section, element(c))]
+    if unnamed:
+        if changelog_has(changelog, new_s):
+            problem = f"does not name {len(unnamed)} of them in its \"## [{new_s}]\" section"
+        else:
+            problem = f"has no \"## [{new_s}]\" section with entries"
         return False, (
-            f"{len(breaking)} breaking change(s) and the version is {new_s}, but {CHANGELOG} has "
-            f"no \"## [{new_s}]\" section with entries. Fix: add one (Keep a Changelog: "
-            "### Changed / ### Removed) naming each breaking change."
+            f"{len(breaking)} breaking change(s) and the version is {new_s}, but {CHANGELOG} "
+            f"{problem}. Fix: add to {CHANGELOG} under \"## [{new_s}]\" (### Changed or "
+            "### Removed):" + _lines_to_add(unnamed)
         )
-    return True, f"{len(breaking)} breaking change(s), released as {new_s} (from {old_s})."
+    return True, (
+        f"{len(breaking)} breaking change(s), released as {new_s} (from {old_s}), each named in "
+        f"{CHANGELOG}."
+    )
 
 
 def _git(*args: str) -> str | None:

@@ -336,8 +336,8 @@ def test_a_breaking_change_needs_a_minor_bump_while_0x() -> None:
     assert not ok
     assert said == (
         '1 breaking change(s) and the version is still 0.1.1 (base: 0.1.0). Fix: set '
-        '__version__ = "0.2.0" in spine/_version.py and describe the changes in CHANGELOG.md '
-        'under "## [0.2.0]".'
+        '__version__ = "0.2.0" in spine/_version.py, and add to CHANGELOG.md under "## [0.2.0]" '
+        "(### Changed or ### Removed):\n    - `Thing.note`: field removed."
     )
 
 
@@ -355,8 +355,46 @@ def test_a_bump_without_a_changelog_entry_fails() -> None:
 def test_a_bump_with_a_changelog_entry_passes() -> None:
     log = "# Changelog\n\n## [0.2.0] - 2026-12-01\n\n### Removed\n\n- `Thing.note`.\n"
     assert sd.gate(BREAK, V.format("0.1.0"), V.format("0.2.0"), log) == (
-        True, "1 breaking change(s), released as 0.2.0 (from 0.1.0).",
+        True, "1 breaking change(s), released as 0.2.0 (from 0.1.0), each named in CHANGELOG.md.",
     )  # fmt: skip
+
+
+def test_the_changelog_must_name_each_breaking_element() -> None:
+    """A section that exists (the version was bumped before this change) is not enough: each
+    breaking field, operation and enum value must be named in it, and the message says how."""
+    changes = [
+        sd.Change(B, "Thing.note", "field removed"),
+        sd.Change(B, "POST /v1/thing", "operation make_thing removed"),
+        sd.Change(B, "GET /v1/thing/{id} path parameter id", "parameter removed"),
+        sd.Change(B, "State", "enum value 'off' was removed"),
+        sd.Change(B, "Thing.tags[]", "type changed from string to integer"),
+    ]
+    assert [sd.element(c) for c in changes] == [
+        "Thing.note", "POST /v1/thing", "GET /v1/thing/{id}", "off", "Thing.tags",
+    ]  # fmt: skip
+    older = "## [0.2.0]\n\n### Added\n\n- `Thing.notes`, `POST /v1/thing/{id}/x`, `offline`.\n"
+    ok, said = sd.gate(changes, V.format("0.1.0"), V.format("0.2.0"), older)
+    assert not ok
+    assert said == (
+        '5 breaking change(s) and the version is 0.2.0, but CHANGELOG.md does not name 5 of '
+        'them in its "## [0.2.0]" section. Fix: add to CHANGELOG.md under "## [0.2.0]" '
+        "(### Changed or ### Removed):"
+        "\n    - `Thing.note`: field removed."
+        "\n    - `POST /v1/thing`: operation make_thing removed."
+        "\n    - `GET /v1/thing/{id}` path parameter id: parameter removed."
+        "\n    - `State` value `off`: enum value 'off' was removed."
+        "\n    - `Thing.tags`: its items: type changed from string to integer."
+    )
+    lines = [line.strip() for line in said.splitlines()[1:]]
+    named = older + "\n### Removed\n\n" + "\n".join(lines) + "\n\n## [0.1.0]\n\n- first\n"
+    assert sd.gate(changes, V.format("0.1.0"), V.format("0.2.0"), named)[0]
+    # One element left out: only its line is asked for.
+    partial = named.replace(lines[3] + "\n", "")
+    ok, said = sd.gate(changes, V.format("0.1.0"), V.format("0.2.0"), partial)
+    assert not ok and said.endswith("(### Changed or ### Removed):\n    " + lines[3])
+    # Named in another version's section does not count.
+    elsewhere = "## [0.2.0]\n\n- Nothing breaking.\n\n## [0.1.0]\n\n" + "\n".join(lines)
+    assert not sd.gate(changes, V.format("0.1.0"), V.format("0.2.0"), elsewhere)[0]
 
 
 def test_the_version_lives_in_one_place() -> None:
@@ -433,8 +471,58 @@ def test_renaming_poll_url_fails_until_the_version_and_changelog_follow(repo: Pa
         "`poll_href`.\n\n## [0.1.0]\n\n- first\n"
     )
     third = _spec_diff(repo)
-    assert third.returncode == 0, third.stdout
-    assert "released as 0.2.0 (from 0.1.0)" in third.stdout
+    assert third.returncode == 1, third.stdout  # `poll_url` alone does not say which schema
+    line = (
+        "- `CreateRunResponse.poll_url`: field renamed to 'poll_href': code and models using "
+        "'poll_url' break."
+    )
+    assert third.stdout.rstrip().endswith(
+        'does not name 1 of them in its "## [0.2.0]" section. Fix: add to CHANGELOG.md under '
+        '"## [0.2.0]" (### Changed or ### Removed):\n    ' + line
+    )
+
+    (repo / "CHANGELOG.md").write_text(
+        f"# Changelog\n\n## [0.2.0] - 2026-12-01\n\n### Changed\n\n{line}\n\n"
+        "## [0.1.0]\n\n- first\n"
+    )
+    fourth = _spec_diff(repo)
+    assert fourth.returncode == 0, fourth.stdout
+    assert "released as 0.2.0 (from 0.1.0), each named in CHANGELOG.md" in fourth.stdout
+
+
+def test_a_breaking_change_after_the_bump_fails_until_the_changelog_names_it(
+    repo: Path,
+) -> None:
+    """The project's own state: the version already bumped past the last tag, its changelog
+    section written for other changes. A breaking change made now must not ride along."""
+    (repo / "spine" / "_version.py").write_text(V.format("0.2.0"))
+    (repo / "CHANGELOG.md").write_text(
+        "# Changelog\n\n## [Unreleased]\n\n## [0.2.0] - 2026-12-01\n\n### Added\n\n"
+        "- Provenance marks in `openapi.yaml`.\n\n### Changed\n\n- The `run_may_exist` "
+        "message.\n\n## [0.1.0]\n\n- first\n"
+    )
+    _git(repo, "commit", "-qam", "0.2.0, not released yet")
+    assert _spec_diff(repo).returncode == 0  # nothing breaking yet
+    spec = repo / "openapi.yaml"
+    text = spec.read_text()
+    assert "        duration_ms:\n" in text
+    spec.write_text(text.replace("        duration_ms:\n", "        duration_millis:\n", 1))
+    result = _spec_diff(repo)
+    assert result.returncode == 1, result.stdout
+    assert "BREAKING    GetRunResponse.duration_ms: field renamed to 'duration_millis'" in (
+        result.stdout
+    )
+    wanted = (
+        "- `GetRunResponse.duration_ms`: field renamed to 'duration_millis': code and models "
+        "using 'duration_ms' break."
+    )
+    assert result.stdout.rstrip().endswith(wanted)
+    changelog = repo / "CHANGELOG.md"
+    changelog.write_text(
+        changelog.read_text().replace("### Changed\n\n", f"### Changed\n\n{wanted}\n", 1)
+    )
+    after = _spec_diff(repo)
+    assert after.returncode == 0, after.stdout
 
 
 def _grow_enum(repo: Path, name: str, candidates: tuple[str, ...]) -> str:
