@@ -218,7 +218,8 @@ def compare_schema(
     old_kinds, old_null = _types(old)
     new_kinds, new_null = _types(new)
     if old_kinds != new_kinds:
-        changes.append(Change(
+        as_set = _set_change(old, new, where, sides, old_spec, new_spec)
+        changes.append(as_set or Change(
             BREAKING, where,
             f"type changed from {_describe(old_kinds)} to {_describe(new_kinds)}",
         ))  # fmt: skip
@@ -263,6 +264,73 @@ def compare_schema(
     return changes
 
 
+def _string_set(
+    spec: dict[str, Any] | None, schema: dict[str, Any]
+) -> tuple[list[str], bool] | None:
+    """The values of a set of strings (an inline ``enum``, a ``$ref`` to an enum schema, or an
+    open-set wrapper ``anyOf: [{$ref: Enum}, {type: string}]``) and whether it is open; None for
+    anything else (a plain string included)."""
+    if "enum" in schema:
+        return [str(v) for v in schema["enum"]], False
+    if spec is None or _ref_name(schema) is None:
+        return None
+    target = _resolve(spec, schema)
+    if not isinstance(target, dict):
+        return None
+    if "enum" in target:
+        return [str(v) for v in target["enum"]], False
+    branches = target.get("anyOf")
+    if isinstance(branches, list) and {"type": "string"} in branches:
+        for branch in branches:
+            if isinstance(branch, dict) and _ref_name(branch):
+                inner = _resolve(spec, branch)
+                if isinstance(inner, dict) and "enum" in inner:
+                    return [str(v) for v in inner["enum"]], True
+    return None
+
+
+def _is_plain_string(schema: dict[str, Any]) -> bool:
+    return _types(schema)[0] == {"string"} and "enum" not in schema and _ref_name(schema) is None
+
+
+def _set_change(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    where: str,
+    sides: set[str],
+    old_spec: dict[str, Any] | None,
+    new_spec: dict[str, Any] | None,
+) -> Change | None:
+    """A string field that became a set of values (or stopped being one), said once rather
+    than as one line per value; None when the change is not of that kind."""
+    request, response = "request" in sides, "response" in sides
+    old_set, new_set = _string_set(old_spec, old), _string_set(new_spec, new)
+    name = _ref_name(new) or _ref_name(old)
+    named = f" ({name})" if name else ""
+    if _is_plain_string(old) and new_set is not None:
+        values, is_open = new_set
+        listed = ", ".join(values)
+        if is_open:
+            return Change(COMPATIBLE, where, (
+                f"a string that now lists {len(values)} known values{named}: [{listed}] (an open "
+                "set: any other string is still accepted)"
+            ))  # fmt: skip
+        return Change(BREAKING if (request or response) else COMPATIBLE, where, (
+            f"narrowed from string to a closed set{named} of {len(values)} values: [{listed}]"
+            + (" (models must follow: an enum, or an open-set parser)" if response else "")
+            + (" (requests with other values now fail)" if request else "")
+        ))  # fmt: skip
+    if old_set is not None and _is_plain_string(new):
+        values, was_open = old_set
+        if was_open:
+            return Change(COMPATIBLE, where, f"no longer lists its known values{named}")
+        return Change(BREAKING if response else COMPATIBLE, where, (
+            f"widened from a closed set{named} of {len(values)} values to any string"
+            + (" (models typed with the set refuse other values)" if response else "")
+        ))  # fmt: skip
+    return None
+
+
 def _compare_enum(
     old: dict[str, Any],
     new: dict[str, Any],
@@ -273,6 +341,11 @@ def _compare_enum(
 ) -> list[Change]:
     if "enum" not in old and "enum" not in new:
         return []
+    if "enum" not in old or "enum" not in new:
+        # A string that became a closed set (or stopped being one): one line, not one per value.
+        as_set = _set_change(old, new, where, sides, None, None)
+        if as_set is not None:
+            return [as_set]
     old_values, new_values = list(old.get("enum", [])), list(new.get("enum", []))
     changes = [
         Change(BREAKING, where, f"enum value {v!r} was removed")

@@ -221,6 +221,37 @@ def test_new_value_of_a_set_closed_in_the_docs_is_breaking_though_parsed_as_open
     ]  # fmt: skip
 
 
+def test_a_string_narrowed_to_a_set_is_one_change_not_one_per_value() -> None:
+    def inline(s: dict[str, Any]) -> None:
+        _schemas(s)["Thing"]["properties"]["id"]["enum"] = ["idle", "running", "done", "error"]
+
+    def named(s: dict[str, Any]) -> None:
+        _schemas(s)["Thing"]["properties"]["id"] = {"$ref": "#/components/schemas/State"}
+
+    def opened(s: dict[str, Any]) -> None:
+        _schemas(s)["Thing"]["properties"]["id"] = {"$ref": "#/components/schemas/OpenKind"}
+
+    def widened(s: dict[str, Any]) -> None:
+        _schemas(s)["Thing"]["properties"]["state"] = {"type": "string"}
+
+    assert _diff(inline) == [
+        (B, "Thing.id", "narrowed from string to a closed set of 4 values: [idle, running, done, "
+                        "error] (models must follow: an enum, or an open-set parser)"),
+    ]  # fmt: skip
+    assert [c for c in _diff(named) if c[0] != D] == [
+        (B, "Thing.id", "narrowed from string to a closed set (State) of 2 values: [on, off] "
+                        "(models must follow: an enum, or an open-set parser)"),
+    ]  # fmt: skip
+    assert [c for c in _diff(opened) if c[0] != D] == [
+        (C, "Thing.id", "a string that now lists 2 known values (OpenKind): [a, b] (an open set: "
+                        "any other string is still accepted)"),
+    ]  # fmt: skip
+    assert _diff(widened) == [
+        (B, "Thing.state", "widened from a closed set (State) of 2 values to any string (models "
+                           "typed with the set refuse other values)"),
+    ]  # fmt: skip
+
+
 def test_new_value_of_a_closed_set_the_sdk_reads_is_breaking() -> None:
     assert _diff(lambda s: _schemas(s)["State"]["enum"].append("paused")) == [
         (B, "State", "new value 'paused' of a closed set the SDK reads (it would refuse it)")
