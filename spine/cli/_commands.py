@@ -386,7 +386,10 @@ def _save_all(
                 except ArtifactLinkExpiredError:
                     if refreshed:
                         raise
-                    out.note("A download link has expired; fetching fresh links...")
+                    out.note(
+                        "A download link was refused; reading the run again for its current"
+                        " links..."
+                    )
                     run = client.runs.get(run.run_id)
                     refreshed = True
                     fresh = {a.id: a for a in (run.result.artifacts if run.result else [])}

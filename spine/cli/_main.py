@@ -267,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=_para(
             "Save every artifact of a finished run into DIR (created if missing) and "
             "print the paths written. Names are made safe and de-duplicated; existing files of the "
-            "same name are replaced. Links that expired are refreshed once automatically."
+            "same name are replaced. When the storage host refuses a link (as an expired one "
+            "is), the run is read once more and the download tried again with the link it then "
+            "has; Spine does not document whether a second read gives a new link."
         ),
     )
     download.add_argument("run_id", metavar="RUN_ID")
@@ -379,8 +381,11 @@ def _cli_text(exc: BaseException) -> str:
     from spine._redact import redact
 
     return " ".join(redact(
-        f"{text} The run may have been created on the server: to get it without paying twice,"
-        f" run the same command again with --idempotency-key {key} added."
+        f"{text} The run may have been created on the server (and charged): check before"
+        " creating it again (a webhook endpoint subscribed to run.started gets an event for every"
+        " run created). If you create it again, run the same command again with"
+        f" --idempotency-key {key} added, so that a server that honours the key can return the"
+        " first run (Spine does not document that it does; the sandbox does)."
     ).split())
 
 
