@@ -40,13 +40,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import inspect
 import os
+import random
 import re
 import secrets
+import time
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
@@ -61,10 +65,18 @@ from spine._exceptions import (
     sentence,
 )
 from spine._redact import redact
+from spine._retry import (
+    RetryPolicy,
+    classify_exception,
+    classify_status,
+    compute_delay,
+    parse_retry_after,
+    rule_of,
+)
 from spine._version import __version__
 
 if TYPE_CHECKING:
-    from spine._models import RunArtifact
+    from spine._models import GetRunResponse, RunArtifact
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -74,16 +86,22 @@ __all__ = [
     "ArtifactLinkExpiredError",
     "ArtifactProgressCallback",
     "ArtifactSizeMismatchError",
+    "DownloadEvents",
+    "Downloaded",
     "ProgressCallback",
     "SizeCheck",
+    "Source",
     "adownload_artifact",
     "adownload_artifacts",
+    "adownload_batch",
+    "bind",
     "default_name",
     "download_artifact",
     "download_artifacts",
+    "download_batch",
     "plan_names",
     "safe_filename",
-    "save_artifact",
+    "source_of",
     "temp_name",
     "unique_names",
 ]
@@ -413,9 +431,24 @@ def _storage_message(body: bytes) -> str | None:
 
 
 def _status_error(
+    status_code: int,
+    body: bytes,
+    name: str,
+    url: httpx.URL,
+    headers: Mapping[str, str] | None = None,
+) -> ArtifactDownloadError:
+    """The exception for a storage host's answer that is neither 2xx nor a redirect, classified
+    by the SDK's one outcome table (a 5xx, 408 or 429 is retried; ``Retry-After`` honoured)."""
+    error = _status_error_of(status_code, body, name, url)
+    error._outcome = classify_status(status_code, enveloped=False)
+    retry_after = (headers or {}).get("retry-after")
+    error._retry_after = parse_retry_after(retry_after, now=time.time())
+    return error
+
+
+def _status_error_of(
     status_code: int, body: bytes, name: str, url: httpx.URL
 ) -> ArtifactDownloadError:
-    """The exception for a storage host's answer that is neither 2xx nor a redirect."""
     said = _storage_message(body)
     detail = f"HTTP {status_code}: {said}" if said else f"HTTP {status_code}"
     where = _display_url(url)
@@ -438,7 +471,14 @@ def _status_error(
 
 
 def _transport_error(exc: httpx.HTTPError, name: str, url: httpx.URL) -> SpineError:
-    """The SDK exception for a network failure while downloading (chain ``exc`` as the cause)."""
+    """The SDK exception for a network failure while downloading (chain ``exc`` as the cause),
+    classified by the SDK's one outcome table."""
+    error = _transport_error_of(exc, name, url)
+    error._outcome = classify_exception(exc)
+    return error
+
+
+def _transport_error_of(exc: httpx.HTTPError, name: str, url: httpx.URL) -> SpineError:
     if isinstance(exc, httpx.TimeoutException):
         return SpineTimeoutError(
             f"Downloading artifact {name!r} from {url.host} timed out ({type(exc).__name__}). "
@@ -587,6 +627,169 @@ class _Transfer:
             self.progress(self.check.received, self.check.total)
 
 
+# ----------------------------------------------------------------------------- retries, fresh links
+
+
+class Source:
+    """Where a run's artifacts came from: the runtime of the client that fetched the run. Its
+    retry policy, clock and sleep drive a download's retries, and it can fetch the run again
+    for fresh links. Handles and ``client.runs.get`` attach one to every result they return
+    (:func:`bind`); a result built by hand has none."""
+
+    def __init__(self, runtime: Any, run_id: str, get_run: Callable[[str], Any]) -> None:
+        self.runtime = runtime
+        self.run_id = run_id
+        self._get_run = get_run  # spine._operations.get_run, given by the caller (no cycle)
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.runtime.call)
+
+    def _op(self) -> Any:
+        return self._get_run(self.run_id)
+
+    def refresh(self) -> GetRunResponse:
+        """``GET /v1/run/{run_id}`` on a sync client (its retries and errors)."""
+        run: GetRunResponse = self.runtime.call(self._op())
+        bind(run, self.runtime, self._get_run)
+        return run
+
+    async def arefresh(self) -> GetRunResponse:
+        """The same from async code, on either kind of client."""
+        if self.is_async:
+            run: GetRunResponse = await self.runtime.call(self._op())
+        else:
+            run = await asyncio.to_thread(self.runtime.call, self._op())
+        bind(run, self.runtime, self._get_run)
+        return run
+
+
+#: The source of each result and artifact a client returned, by object id; an entry leaves
+#: with its object (a weakref finalizer), so nothing here keeps a result alive.
+_SOURCES: dict[int, Source] = {}
+
+
+def bind(run: GetRunResponse, runtime: Any, get_run: Callable[[str], Any]) -> None:
+    """Remember which client fetched ``run`` (``runtime``, and ``get_run``, the operation that
+    fetches it again): its result and artifacts then download under that client's retry policy
+    and refresh expired links through it."""
+    result = run.result
+    if result is None:
+        return
+    source = Source(runtime, run.run_id, get_run)
+    for obj in (result, *result.artifacts):
+        key = id(obj)
+        if key not in _SOURCES:
+            weakref.finalize(obj, _SOURCES.pop, key, None)
+        _SOURCES[key] = source
+
+
+def source_of(obj: object) -> Source | None:
+    """The :class:`Source` bound to a result or an artifact, or None."""
+    return _SOURCES.get(id(obj))
+
+
+class DownloadEvents:
+    """What a batch download reports as it goes (all no-ops here; the command line draws its
+    progress bars and notes with a subclass)."""
+
+    def progress(self, artifact: RunArtifact, done: int, total: int | None) -> None:
+        """Bytes of ``artifact`` written so far (from 0 again after a retry)."""
+
+    def saved(self, artifact: RunArtifact, path: Path) -> None:
+        """``artifact`` is complete at ``path``."""
+
+    def retrying(self, artifact: RunArtifact, error: SpineError, delay: float) -> None:
+        """A transient failure: the download starts again after ``delay`` seconds."""
+
+    def refreshing(self, artifact: RunArtifact, error: ArtifactLinkExpiredError) -> None:
+        """A link expired: the run is fetched again for fresh links (once per batch)."""
+
+
+class _Progress(DownloadEvents):
+    def __init__(self, callback: ArtifactProgressCallback | None) -> None:
+        self.callback = callback
+
+    def progress(self, artifact: RunArtifact, done: int, total: int | None) -> None:
+        if self.callback is not None:
+            self.callback(artifact, done, total)
+
+
+def _single(callback: ProgressCallback | None) -> DownloadEvents:
+    return _Progress(None if callback is None else (lambda _a, done, total: callback(done, total)))
+
+
+class Downloaded:
+    """What a batch download did: ``paths`` written (in artifact order), the ``artifacts`` as
+    downloaded (fresh ones where links were refreshed) and the refreshed ``run`` (or None)."""
+
+    def __init__(
+        self, paths: list[Path], artifacts: list[RunArtifact], run: GetRunResponse | None
+    ) -> None:
+        self.paths = paths
+        self.artifacts = artifacts
+        self.run = run
+
+
+class _Plan:
+    """The decisions of one download call (sans-I/O, shared by both drivers): when to retry a
+    failure and after how long (the retry policy, the SDK's outcome table), and the one refresh
+    of expired links through the run."""
+
+    def __init__(
+        self,
+        source: Source | None,
+        retry_policy: RetryPolicy | None,
+        events: DownloadEvents | None,
+        *,
+        for_async: bool,
+    ) -> None:
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise TypeError(
+                f"retry_policy must be a RetryPolicy, not {type(retry_policy).__name__}"
+            )
+        runtime = source.runtime if source is not None else None
+        self.source = source
+        self.policy = retry_policy or (
+            runtime.settings.retry_policy if runtime is not None else RetryPolicy()
+        )
+        self.rand: Callable[[], float] = (
+            runtime.settings.rand if runtime is not None else random.random
+        )
+        # The client's sleep when it suits this driver (tests replace it), else the plain one.
+        same_kind = source is not None and source.is_async == for_async
+        self.sleep: Callable[[float], Any] = (
+            runtime.sleep
+            if same_kind and runtime is not None
+            else (asyncio.sleep if for_async else time.sleep)
+        )
+        # A sync download cannot await an async client's refresh.
+        self.can_refresh = source is not None and (for_async or not source.is_async)
+        self.events = events or DownloadEvents()
+        self.refreshed: GetRunResponse | None = None
+        self.fresh: dict[str, RunArtifact] = {}
+
+    def delay(self, error: BaseException, retries: int) -> float | None:
+        """Seconds to wait before attempt ``retries + 2``, or None to give up: only what the
+        outcome table retries for a GET, within ``max_retries``."""
+        rule = rule_of(error)
+        if rule is None or not rule.retry_read or retries >= self.policy.max_retries:
+            return None
+        retry_after = getattr(error, "_retry_after", None)
+        return compute_delay(self.policy, retries, retry_after, self.rand)
+
+    def current(self, artifact: RunArtifact) -> RunArtifact:
+        """``artifact``, or its fresh twin once the links were refreshed."""
+        return self.fresh.get(artifact.id, artifact)
+
+    def may_refresh(self) -> bool:
+        return self.can_refresh and self.refreshed is None
+
+    def take(self, run: GetRunResponse) -> None:
+        self.refreshed = run
+        self.fresh = {a.id: a for a in (run.result.artifacts if run.result else [])}
+
+
 # ----------------------------------------------------------------------------- sync driver
 
 
@@ -616,7 +819,9 @@ def _fetch(
                     continue
                 if not response.is_success:
                     body = _read_excerpt(response)
-                    raise _status_error(response.status_code, body, artifact.name, redirects.url)
+                    raise _status_error(
+                        response.status_code, body, artifact.name, redirects.url, response.headers
+                    )
                 transfer.open(response.headers)
                 for chunk in response.iter_bytes(CHUNK_SIZE):
                     transfer.feed(chunk)
@@ -639,6 +844,48 @@ def _sync_client(http_client: httpx.Client | None) -> tuple[httpx.Client, bool]:
     return http_client, False
 
 
+def _download(
+    client: httpx.Client,
+    artifact: RunArtifact,
+    target: Path,
+    overwrite: bool,
+    limits: httpx.Timeout,
+    plan: _Plan,
+) -> tuple[Path, RunArtifact]:
+    """One artifact, with retries and the batch's one refresh; the path and the artifact as
+    downloaded (its fresh twin after a refresh)."""
+    artifact = plan.current(artifact)
+    retries = 0
+    while True:
+
+        def report(done: int, total: int | None, current: RunArtifact = artifact) -> None:
+            plan.events.progress(current, done, total)
+
+        try:
+            path = _fetch(client, artifact, _Transfer(artifact, target, report, overwrite), limits)
+        except ArtifactLinkExpiredError as expired:
+            fresh = plan.current(artifact)
+            if fresh is artifact and plan.may_refresh():
+                assert plan.source is not None
+                plan.events.refreshing(artifact, expired)
+                plan.take(plan.source.refresh())
+                fresh = plan.current(artifact)
+            if fresh is artifact:
+                raise  # refreshed already (or cannot be): the link is gone for good
+            artifact, retries = fresh, 0
+            continue
+        except SpineError as error:
+            delay = plan.delay(error, retries)
+            if delay is None:
+                raise
+            plan.events.retrying(artifact, error, delay)
+            plan.sleep(delay)
+            retries += 1
+            continue
+        plan.events.saved(artifact, path)
+        return path, artifact
+
+
 def download_artifact(
     artifact: RunArtifact,
     dest: str | os.PathLike[str],
@@ -647,34 +894,15 @@ def download_artifact(
     http_client: httpx.Client | None = None,
     timeout: httpx.Timeout | float | None = None,
     overwrite: bool = True,
+    retry_policy: RetryPolicy | None = None,
 ) -> Path:
     """Download one artifact; see :meth:`spine.RunArtifact.download`."""
     target = _resolve_target(dest, artifact)
     limits = _timeout(timeout)
+    plan = _Plan(source_of(artifact), retry_policy, _single(progress), for_async=False)
     client, owned = _sync_client(http_client)
     try:
-        return _fetch(client, artifact, _Transfer(artifact, target, progress, overwrite), limits)
-    finally:
-        if owned:
-            client.close()
-
-
-def save_artifact(
-    artifact: RunArtifact,
-    path: str | os.PathLike[str],
-    *,
-    progress: ProgressCallback | None = None,
-    http_client: httpx.Client | None = None,
-    timeout: httpx.Timeout | float | None = None,
-    overwrite: bool = True,
-) -> Path:
-    """Download one artifact to exactly ``path`` (never treated as a directory); the rest as
-    :func:`download_artifact`. The command line uses this with names from :func:`plan_names`."""
-    limits = _timeout(timeout)
-    client, owned = _sync_client(http_client)
-    try:
-        transfer = _Transfer(artifact, Path(os.fspath(path)), progress, overwrite)
-        return _fetch(client, artifact, transfer, limits)
+        return _download(client, artifact, target, overwrite, limits, plan)[0]
     finally:
         if owned:
             client.close()
@@ -686,16 +914,39 @@ def _prepare_directory(directory: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _bind(
-    progress: ArtifactProgressCallback | None, artifact: RunArtifact
-) -> ProgressCallback | None:
-    if progress is None:
-        return None
-
-    def report(done: int, total: int | None) -> None:
-        progress(artifact, done, total)
-
-    return report
+def download_batch(
+    artifacts: Sequence[RunArtifact],
+    directory: str | os.PathLike[str],
+    *,
+    source: Source | None = None,
+    events: DownloadEvents | None = None,
+    http_client: httpx.Client | None = None,
+    timeout: httpx.Timeout | float | None = None,
+    overwrite: bool = True,
+    retry_policy: RetryPolicy | None = None,
+) -> Downloaded:
+    """Download every artifact into ``directory``, one after another: the one mechanism behind
+    :meth:`spine.RunResult.download_all` and ``spine download``. Transient failures (a 5xx, 408
+    or 429 from the storage host, a dropped connection, a timeout) are retried under the retry
+    policy (``retry_policy``, else the client's that fetched the run, else ``RetryPolicy()``);
+    an expired link (403/404/410) makes it fetch the run again, once per batch, and carry on
+    with fresh links (only with a ``source``)."""
+    folder = _prepare_directory(directory)
+    targets = [folder / name for name in plan_names(artifacts)]
+    limits = _timeout(timeout)
+    plan = _Plan(source, retry_policy, events, for_async=False)
+    client, owned = _sync_client(http_client)
+    paths: list[Path] = []
+    done: list[RunArtifact] = []
+    try:
+        for artifact, target in zip(artifacts, targets, strict=True):
+            path, used = _download(client, artifact, target, overwrite, limits, plan)
+            paths.append(path)
+            done.append(used)
+    finally:
+        if owned:
+            client.close()
+    return Downloaded(paths, done, plan.refreshed)
 
 
 def download_artifacts(
@@ -706,20 +957,20 @@ def download_artifacts(
     http_client: httpx.Client | None = None,
     timeout: httpx.Timeout | float | None = None,
     overwrite: bool = True,
-) -> list[Path]:
+    retry_policy: RetryPolicy | None = None,
+    source: Source | None = None,
+) -> Downloaded:
     """Download every artifact into ``directory``; see :meth:`spine.RunResult.download_all`."""
-    folder = _prepare_directory(directory)
-    targets = [folder / name for name in plan_names(artifacts)]
-    limits = _timeout(timeout)
-    client, owned = _sync_client(http_client)
-    try:
-        return [
-            _fetch(client, a, _Transfer(a, t, _bind(progress, a), overwrite), limits)
-            for a, t in zip(artifacts, targets, strict=True)
-        ]
-    finally:
-        if owned:
-            client.close()
+    return download_batch(
+        artifacts,
+        directory,
+        source=source,
+        events=_Progress(progress),
+        http_client=http_client,
+        timeout=timeout,
+        overwrite=overwrite,
+        retry_policy=retry_policy,
+    )
 
 
 # ----------------------------------------------------------------------------- async driver
@@ -754,7 +1005,9 @@ async def _afetch(
                     continue
                 if not response.is_success:
                     body = await _aread_excerpt(response)
-                    raise _status_error(response.status_code, body, artifact.name, redirects.url)
+                    raise _status_error(
+                        response.status_code, body, artifact.name, redirects.url, response.headers
+                    )
                 transfer.open(response.headers)
                 async for chunk in response.aiter_bytes(CHUNK_SIZE):
                     transfer.feed(chunk)
@@ -780,6 +1033,50 @@ def _async_client(http_client: httpx.AsyncClient | None) -> tuple[httpx.AsyncCli
     return http_client, False
 
 
+async def _adownload(
+    client: httpx.AsyncClient,
+    artifact: RunArtifact,
+    target: Path,
+    overwrite: bool,
+    limits: httpx.Timeout,
+    plan: _Plan,
+    lock: asyncio.Lock,
+) -> tuple[Path, RunArtifact]:
+    """See :func:`_download`; concurrent downloads share the one refresh through ``lock``."""
+    artifact = plan.current(artifact)
+    retries = 0
+    while True:
+
+        def report(done: int, total: int | None, current: RunArtifact = artifact) -> None:
+            plan.events.progress(current, done, total)
+
+        try:
+            transfer = _Transfer(artifact, target, report, overwrite)
+            path = await _afetch(client, artifact, transfer, limits)
+        except ArtifactLinkExpiredError as expired:
+            async with lock:
+                fresh = plan.current(artifact)
+                if fresh is artifact and plan.may_refresh():
+                    assert plan.source is not None
+                    plan.events.refreshing(artifact, expired)
+                    plan.take(await plan.source.arefresh())
+                    fresh = plan.current(artifact)
+            if fresh is artifact:
+                raise
+            artifact, retries = fresh, 0
+            continue
+        except SpineError as error:
+            delay = plan.delay(error, retries)
+            if delay is None:
+                raise
+            plan.events.retrying(artifact, error, delay)
+            await plan.sleep(delay)
+            retries += 1
+            continue
+        plan.events.saved(artifact, path)
+        return path, artifact
+
+
 async def adownload_artifact(
     artifact: RunArtifact,
     dest: str | os.PathLike[str],
@@ -788,17 +1085,62 @@ async def adownload_artifact(
     http_client: httpx.AsyncClient | None = None,
     timeout: httpx.Timeout | float | None = None,
     overwrite: bool = True,
+    retry_policy: RetryPolicy | None = None,
 ) -> Path:
     """Download one artifact; see :meth:`spine.RunArtifact.adownload`."""
     target = _resolve_target(dest, artifact)
     limits = _timeout(timeout)
+    plan = _Plan(source_of(artifact), retry_policy, _single(progress), for_async=True)
     client, owned = _async_client(http_client)
     try:
-        transfer = _Transfer(artifact, target, progress, overwrite)
-        return await _afetch(client, artifact, transfer, limits)
+        lock = asyncio.Lock()
+        return (await _adownload(client, artifact, target, overwrite, limits, plan, lock))[0]
     finally:
         if owned:
             await client.aclose()
+
+
+async def adownload_batch(
+    artifacts: Sequence[RunArtifact],
+    directory: str | os.PathLike[str],
+    *,
+    source: Source | None = None,
+    events: DownloadEvents | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    timeout: httpx.Timeout | float | None = None,
+    overwrite: bool = True,
+    retry_policy: RetryPolicy | None = None,
+    concurrency: int = 4,
+) -> Downloaded:
+    """The async twin of :func:`download_batch`: ``concurrency`` downloads at a time. On the
+    first failure the others are cancelled (each removes its temporary file)."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
+    folder = _prepare_directory(directory)
+    targets = [folder / name for name in plan_names(artifacts)]
+    limits = _timeout(timeout)
+    plan = _Plan(source, retry_policy, events, for_async=True)
+    client, owned = _async_client(http_client)
+    gate = asyncio.Semaphore(concurrency)
+    lock = asyncio.Lock()
+
+    async def one(artifact: RunArtifact, target: Path) -> tuple[Path, RunArtifact]:
+        async with gate:
+            return await _adownload(client, artifact, target, overwrite, limits, plan, lock)
+
+    tasks = [asyncio.ensure_future(one(a, t)) for a, t in zip(artifacts, targets, strict=True)]
+    try:
+        done = list(await asyncio.gather(*tasks))
+    except BaseException:
+        # One failed (or we were cancelled): stop the others; each removes its temporary file.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finally:
+        if owned:
+            await client.aclose()
+    return Downloaded([p for p, _ in done], [a for _, a in done], plan.refreshed)
 
 
 async def adownload_artifacts(
@@ -810,31 +1152,19 @@ async def adownload_artifacts(
     timeout: httpx.Timeout | float | None = None,
     overwrite: bool = True,
     concurrency: int = 4,
-) -> list[Path]:
+    retry_policy: RetryPolicy | None = None,
+    source: Source | None = None,
+) -> Downloaded:
     """Download every artifact, ``concurrency`` at a time; see
     :meth:`spine.RunResult.adownload_all`."""
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
-    folder = _prepare_directory(directory)
-    targets = [folder / name for name in plan_names(artifacts)]
-    limits = _timeout(timeout)
-    client, owned = _async_client(http_client)
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(artifact: RunArtifact, target: Path) -> Path:
-        async with gate:
-            transfer = _Transfer(artifact, target, _bind(progress, artifact), overwrite)
-            return await _afetch(client, artifact, transfer, limits)
-
-    tasks = [asyncio.ensure_future(one(a, t)) for a, t in zip(artifacts, targets, strict=True)]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        # One failed (or we were cancelled): stop the others; each removes its temporary file.
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    finally:
-        if owned:
-            await client.aclose()
+    return await adownload_batch(
+        artifacts,
+        directory,
+        source=source,
+        events=_Progress(progress),
+        http_client=http_client,
+        timeout=timeout,
+        overwrite=overwrite,
+        retry_policy=retry_policy,
+        concurrency=concurrency,
+    )

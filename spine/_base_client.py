@@ -21,6 +21,7 @@ import math
 import os
 import random
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,13 +39,15 @@ from spine._exceptions import (
     sentence,
 )
 from spine._files import close_uploads
-from spine._log import configure_logging_from_env, logger
+from spine._log import configure_logging_from_env, logger, protect_loggers
 from spine._models import parse_envelope
-from spine._operations import Operation
+from spine._operations import Operation, is_uuid
 from spine._redact import mask_secret, redact
 from spine._retry import (
+    OUTCOMES,
     RetryPolicy,
-    is_ambiguous,
+    body_is_error_envelope,
+    classify_exception,
     retrying_kwargs,
     should_retry_exception,
     should_retry_status,
@@ -146,6 +149,7 @@ class Settings:
         allow_http: bool,
     ) -> None:
         configure_logging_from_env()
+        protect_loggers()
         self.api_key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(base_url, http_client, allow_http)
         self.root = self.base_url[: -len(API_PREFIX)]  # generated paths start with /v1
@@ -232,7 +236,12 @@ class Settings:
             return False
         if isinstance(outcome, Exception):
             return should_retry_exception(outcome, idempotent=op.idempotent)
-        return should_retry_status(outcome.status_code, idempotent=op.idempotent)
+        status = outcome.status_code
+        if 200 <= status < 300:
+            return False
+        # A create's 429 and 503 are retried only with the API's error envelope.
+        enveloped = op.idempotent or body_is_error_envelope(outcome.body)
+        return should_retry_status(status, idempotent=op.idempotent, enveloped=enveloped)
 
     def retrying(self, op: Operation[Any], deadline: float | None, sleep: Any) -> dict[str, Any]:
         return retrying_kwargs(
@@ -272,10 +281,12 @@ def start_reading(response: httpx.Response, budget: Budget) -> BodyReader:
     try:
         return BodyReader(response.headers.get("content-encoding"))
     except UndecodableBody as exc:
-        raise UnexpectedResponseError(
-            f"The response has {exc}; the SDK asks for gzip or identity only.",
-            status_code=response.status_code,
-            request_id=response.headers.get("x-request-id"),
+        raise unreadable(
+            UnexpectedResponseError(
+                f"The response has {exc}; the SDK asks for gzip or identity only.",
+                status_code=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            )
         ) from None
 
 
@@ -302,19 +313,29 @@ def received(reader: BodyReader, response: httpx.Response) -> Received:
     return Received(response.status_code, response.headers, body, request.method, request.url.path)
 
 
+def unreadable(error: UnexpectedResponseError) -> UnexpectedResponseError:
+    """Classify an answer the SDK could not read (see :data:`spine._retry.OUTCOMES`)."""
+    error._outcome = "unreadable"
+    return error
+
+
 def body_too_large(response: httpx.Response) -> UnexpectedResponseError:
-    return UnexpectedResponseError(
-        f"The response body is larger than {MAX_RESPONSE_BYTES} bytes; refusing to read it.",
-        status_code=response.status_code,
-        request_id=response.headers.get("x-request-id"),
+    return unreadable(
+        UnexpectedResponseError(
+            f"The response body is larger than {MAX_RESPONSE_BYTES} bytes; refusing to read it.",
+            status_code=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+        )
     )
 
 
 def undecodable(response: httpx.Response, exc: Exception) -> UnexpectedResponseError:
-    return UnexpectedResponseError(
-        f"The response body could not be decoded: {exc}.",
-        status_code=response.status_code,
-        request_id=response.headers.get("x-request-id"),
+    return unreadable(
+        UnexpectedResponseError(
+            f"The response body could not be decoded: {exc}.",
+            status_code=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+        )
     )
 
 
@@ -353,14 +374,13 @@ def finish(op: Operation[T], response: Received, started: float) -> T:
             )
             check_identity(op, model, status, request_id, response.body)
         except SpineError as exc:
-            if not op.idempotent:
-                mark_ambiguous(exc, op)  # a 2xx: the server acted, whatever the body says
+            exc._outcome = "unreadable"  # a 2xx: the server acted, whatever the body says
+            settle(exc, op)
             raise
         return model
     error = error_from_response(status, response.body, headers)
     error.request_id = request_id
-    if not op.idempotent and is_ambiguous(status):
-        mark_ambiguous(error, op)
+    settle(error, op)
     raise error
 
 
@@ -386,11 +406,55 @@ def check_identity(
                 request_id=request_id,
                 raw_body=body,
             )
+    for name in op.uuids:
+        got = getattr(model, name, None)
+        if not is_uuid(got):
+            raise UnexpectedResponseError(
+                f"Unexpected response for {type(model).__name__}: its {name} {got!r} is not a"
+                " UUID, so it cannot be followed.",
+                status_code=status,
+                request_id=request_id,
+                raw_body=body,
+            )
 
 
 def mark_ambiguous(exc: SpineError, op: Operation[Any]) -> None:
     exc.idempotency_key = op.idempotency_key
     exc.run_may_exist = True
+
+
+def settle(exc: SpineError, op: Operation[Any]) -> None:
+    """Apply the outcome table to a failure of ``op``: a create whose failure may come after the
+    server acted gets ``run_may_exist`` and its key. A SpineError nobody classified was raised
+    while the request was under way by code other than the SDK's (a caller's event hook)."""
+    if exc._outcome is None:
+        exc._outcome = "failed_locally"
+    rule = OUTCOMES.get(exc._outcome)
+    if not op.idempotent and (rule is None or rule.run_may_exist):
+        mark_ambiguous(exc, op)
+
+
+_KEY_NOTE_MARK = "spine: POST /v1/run was interrupted"
+
+
+def keep_key(exc: BaseException, op: Operation[Any]) -> None:
+    """A create interrupted by something that is not an SDK error (Ctrl-C, a task cancelled,
+    an exception from a caller's code): the request may have reached the server, so its key
+    goes on what propagates, as a note (PEP 678) that tracebacks print."""
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list) and any(
+        isinstance(n, str) and n.startswith(_KEY_NOTE_MARK) for n in notes
+    ):
+        return
+    try:
+        exc.add_note(
+            f"{_KEY_NOTE_MARK} after it may have reached the server: the run may have been"
+            " created (and charged). Check before creating it again; if you do, pass"
+            f" idempotency_key={op.idempotency_key!r} so that a server that honours the key"
+            " can return the first run (Spine does not document that it does)."
+        )
+    except Exception:  # pragma: no cover - an exception type that refuses notes
+        logger.debug("could not add the idempotency key to %r", type(exc).__name__)
 
 
 def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
@@ -399,6 +463,7 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
     kw = op.kwargs
     where = f" ({kw.get('method', '?')} {kw.get('url', '?')})"
     err: SpineError
+    kind = classify_exception(exc)
     if isinstance(exc, httpx.TimeoutException):
         err = SpineTimeoutError(
             f"The request timed out{where}: {type(exc).__name__}: {redact(exc)}"
@@ -412,8 +477,8 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
         )
     else:  # not a transport failure: an httpx or library error below the SDK
         err = SpineError(f"The request failed{where}: {type(exc).__name__}: {redact(exc)}")
-    if not op.idempotent and (is_ambiguous(exc) or not isinstance(exc, httpx.TransportError)):
-        mark_ambiguous(err, op)
+    err._outcome = kind
+    settle(err, op)
     return err
 
 
@@ -541,22 +606,29 @@ class SyncPipeline(_Runtime):
         started = time.monotonic()
         self.check_fork()
         try:
-            response = self._send(op, deadline)
-        except SpineError as exc:
-            if not op.idempotent:
-                mark_ambiguous(exc, op)
-            scrub(exc)
+            try:
+                response = self._send(op, deadline)
+            except SpineError as exc:
+                settle(exc, op)
+                scrub(exc)
+                raise
+            except Exception as exc:
+                error = transport_error(exc, op)
+                error.__cause__ = exc  # scrubbed too: a cause may quote what the server sent
+                scrub(error)
+                raise error from error.__cause__
+            finally:
+                close_files(op)
+            try:
+                return finish(op, response, started)
+            except SpineError as exc:
+                scrub(exc)
+                raise
+        except SpineError:
             raise
-        except Exception as exc:
-            error = transport_error(exc, op)
-            scrub(error)
-            raise error from exc
-        finally:
-            close_files(op)
-        try:
-            return finish(op, response, started)
-        except SpineError as exc:
-            scrub(exc)
+        except BaseException as exc:
+            if not op.idempotent:
+                keep_key(exc, op)
             raise
 
 
@@ -578,6 +650,8 @@ class AsyncPipeline(_Runtime):
         self.pid = os.getpid()
         self.max_in_flight = max_in_flight
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        #: The event loop the pool's connections belong to (None until the first call).
+        self._loop: weakref.ReferenceType[asyncio.AbstractEventLoop] | None = None
 
     def _semaphore(self) -> asyncio.Semaphore | None:
         """At most ``max_in_flight`` requests at once (the pool's size): the others wait here,
@@ -657,22 +731,61 @@ class AsyncPipeline(_Runtime):
 
     async def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
-        self.check_fork()
+        self.check_runtime()
         try:
-            response = await self._send(op, deadline)
-        except SpineError as exc:
+            try:
+                response = await self._send(op, deadline)
+            except SpineError as exc:
+                settle(exc, op)
+                scrub(exc)
+                raise
+            except Exception as exc:
+                error = transport_error(exc, op)
+                error.__cause__ = exc  # scrubbed too: a cause may quote what the server sent
+                scrub(error)
+                raise error from error.__cause__
+            finally:
+                close_files(op)
+            try:
+                return finish(op, response, started)
+            except SpineError as exc:
+                scrub(exc)
+                raise
+        except SpineError:
+            raise
+        except BaseException as exc:  # asyncio.CancelledError, KeyboardInterrupt...
             if not op.idempotent:
-                mark_ambiguous(exc, op)
-            scrub(exc)
+                keep_key(exc, op)
             raise
-        except Exception as exc:
-            error = transport_error(exc, op)
-            scrub(error)
-            raise error from exc
-        finally:
-            close_files(op)
-        try:
-            return finish(op, response, started)
-        except SpineError as exc:
-            scrub(exc)
-            raise
+
+    def check_runtime(self) -> None:
+        """The fork check, and the same for event loops: a pool's connections belong to the
+        loop that opened them, so on its first call in another running loop (a second
+        ``asyncio.run``, a test framework's loop per test) a pipeline that owns its pool opens
+        a new one. The old pool is dropped without being awaited: its loop is usually closed,
+        and its sockets are closed when the old connections are collected."""
+        self.check_fork()
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        owner = self._loop
+        if owner is not None and owner() is loop:
+            return
+        if owner is not None and self.renew is not None:
+            logger.debug("new event loop: opening a new connection pool")
+            self.http = self.renew()
+        self._loop = weakref.ref(loop)
+
+    async def aclose(self) -> None:
+        """Close the pool. A pool whose connections belong to another event loop (a closed
+        one, typically) cannot be closed from this loop: it is dropped instead, and a fresh
+        pool is closed in its place, so that the client ends up closed without raising."""
+        import asyncio
+
+        owner = self._loop
+        if owner is not None and owner() is not asyncio.get_running_loop():
+            if self.renew is not None:
+                logger.debug("closing a pool of another event loop: dropped, not awaited")
+                self.http = self.renew()
+            self._loop = None
+        await self.http.aclose()

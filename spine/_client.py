@@ -11,10 +11,12 @@ Threads, asyncio and fork
   construction. Handles (``RunHandle``) are cheap; give each thread its own for the same run.
 * **asyncio.** One ``AsyncSpineClient`` serves any number of concurrent handles in one event
   loop; at most 16 of its requests are on the wire at once and the others wait their turn
-  (cancelling a waiting or running call is immediate). Use a client in the event loop that
-  created its first connection: connections belong to a loop, so create the client inside
-  ``asyncio.run(...)`` (or per loop), and ``await client.aclose()`` (or ``async with``) at the
-  end.
+  (cancelling a waiting or running call is immediate). Connections belong to the loop that
+  opened them: a client used in one loop after another (``asyncio.run`` twice, a notebook, a
+  test framework's loop per test) notices the new loop on its first call there, as it notices
+  a fork, and opens a new pool; the old loop's connections are dropped without being awaited,
+  and ``aclose()`` never raises because of them. Use one loop at a time; ``await
+  client.aclose()`` (or ``async with``) at the end.
 * **fork.** Create clients after ``os.fork()`` (or in the worker, with ``multiprocessing`` or
   a pre-forking server such as gunicorn or Celery) where you can. A client that crosses a fork
   anyway is safe: on its first call in the child it notices the new process id and opens a new
@@ -230,7 +232,7 @@ class AsyncSpineClient(_ClientBase):
     async def aclose(self) -> None:
         """Close the connection pool (not an injected ``http_client``). Idempotent."""
         if self._owns_http:
-            await self._runtime.http.aclose()
+            await self._runtime.aclose()
 
     async def close(self) -> None:
         """Alias of :meth:`aclose`."""

@@ -42,7 +42,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from spine._redact import redact
+from spine._redact import contains_secret, redact, redact_bytes, redact_deep
 
 if TYPE_CHECKING:
     from spine._models import GetRunResponse, RunError
@@ -109,6 +109,9 @@ class SpineError(Exception):
     message: str
     idempotency_key: str | None
     run_may_exist: bool
+    #: The row of :data:`spine._retry.OUTCOMES` the failure was classified under (set by the
+    #: request pipeline; None for what no request produced, such as a failed run).
+    _outcome: str | None = None
 
     def __init__(
         self,
@@ -117,10 +120,24 @@ class SpineError(Exception):
         idempotency_key: str | None = None,
         run_may_exist: bool = False,
     ) -> None:
+        # Secrets are masked where the exception is built: whatever a server echoed never
+        # reaches an attribute, the args, a pickle or a log record.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.idempotency_key = idempotency_key
         self.run_may_exist = run_may_exist
+
+    @property
+    def transient(self) -> bool:
+        """True when this failure does not end a wait: ``wait()`` and the other waits poll
+        again on their schedule (only their deadline ends them). False for a definitive
+        answer (a refused id, key or account: 400 with the API's error envelope, 401, 403, 404)
+        and for what no request produced (a failed run, a wait's own timeout). One column of
+        the SDK's outcome table (``docs/faults.md``)."""
+        from spine._retry import is_transient
+
+        return is_transient(self)
 
     def _describe(self) -> str:
         return redact(self.message)
@@ -226,10 +243,10 @@ class SpineAPIError(SpineError):
     ) -> None:
         super().__init__(message, idempotency_key=idempotency_key, run_may_exist=run_may_exist)
         self.status_code = status_code
-        self.error_message = error_message
-        self.request_id = request_id
-        self.response_body = response_body
-        self.raw_body = raw_body
+        self.error_message = None if error_message is None else redact(error_message)
+        self.request_id = None if request_id is None else redact(request_id)
+        self.response_body = redact_deep(response_body)
+        self.raw_body = _redact_raw(raw_body)
 
     def _hint(self) -> str | None:
         if 500 <= self.status_code <= 599:
@@ -349,8 +366,8 @@ class RunFailedError(SpineAPIError):
             request_id=request_id,
         )
         self.run_id = run_id
-        self.errors = errors_list
-        self.run = run
+        self.errors = [_redacted_model(e) for e in errors_list]
+        self.run = None if run is None else _redacted_model(run)
 
     @classmethod
     def from_run(cls, run: GetRunResponse) -> RunFailedError:
@@ -386,6 +403,8 @@ class InvalidRequestError(BadRequestError, ValueError):
     :class:`ValueError`. ``status_code`` is 400 and ``request_id`` is None: nothing was sent.
     """
 
+    _outcome = "refused_locally"
+
     def __init__(self, message: str) -> None:
         super().__init__(message, status_code=400, error_message=message)
 
@@ -409,6 +428,8 @@ class ArtifactDownloadError(SpineError):
     artifact_name: str
     status_code: int | None
     url: str | None
+    #: The storage host's ``Retry-After`` in seconds (None when absent or unreadable).
+    _retry_after: float | None = None
 
     def __init__(
         self,
@@ -419,9 +440,9 @@ class ArtifactDownloadError(SpineError):
         url: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.artifact_name = artifact_name
+        self.artifact_name = redact(artifact_name)
         self.status_code = status_code
-        self.url = url
+        self.url = None if url is None else redact(url)
 
 
 class ArtifactLinkExpiredError(ArtifactDownloadError):
@@ -450,6 +471,40 @@ class ArtifactSizeMismatchError(ArtifactDownloadError):
         super().__init__(message, artifact_name=artifact_name, url=url)
         self.expected = expected
         self.received = received
+
+
+# ----------------------------------------------------------------------------- secrets
+
+
+def _redact_raw(raw: bytes | None) -> bytes | None:
+    """A body as received, unless it holds a secret: then the secret is masked. A JSON body
+    that hides one behind escapes (``"sk\\u005fspine..."``) is written out again, decoded
+    and masked."""
+    if not raw:
+        return raw
+    masked = redact_bytes(bytes(raw))
+    stripped = masked.lstrip()
+    if stripped[:1] in (b"{", b"[", b'"') and b"\\" in masked:
+        try:
+            parsed = json.loads(masked)
+        except (ValueError, RecursionError):
+            return masked
+        clean = redact_deep(parsed)
+        if clean is not parsed:
+            return json.dumps(clean, ensure_ascii=False).encode("utf-8")
+    return masked
+
+
+def _redacted_model(model: Any) -> Any:
+    """``model`` (a pydantic model of the server's data), or a copy with secrets masked."""
+    dump = getattr(model, "model_dump", None)
+    if dump is None:
+        return model
+    data = dump(mode="python")
+    clean = redact_deep(data)
+    if clean is data:
+        return model
+    return type(model).model_validate(clean)
 
 
 # ----------------------------------------------------------------------------- mapping
@@ -519,17 +574,24 @@ def error_from_response(status_code: int, body: bytes, headers: Mapping[str, str
     JSON (an HTML page from a proxy, an empty body) still gives the class for the status, with
     ``error_message`` None, ``raw_body`` kept and a short excerpt in the message.
     ``X-Request-ID`` is read case-insensitively; for 429, ``Retry-After`` fills ``retry_after``.
-    This function never raises.
+    The error's ``_outcome`` is its row of :data:`spine._retry.OUTCOMES` (whether the body is
+    the API's error envelope decides between a definitive refusal and an ambiguous answer).
+    Every text and body it keeps has secrets masked. This function never raises.
     """
+    from spine._retry import classify_status, is_error_envelope
+
     try:
-        return _error_from_response(status_code, body, headers)
+        error, parsed = _error_from_response(status_code, body, headers)
     except Exception:  # pragma: no cover - defensive: mapping an error must never fail
-        return SpineAPIError(f"HTTP {status_code}", status_code=status_code, raw_body=body)
+        error = SpineAPIError(f"HTTP {status_code}", status_code=status_code, raw_body=body)
+        parsed = None
+    error._outcome = classify_status(status_code, enveloped=is_error_envelope(parsed))
+    return error
 
 
 def _error_from_response(
     status_code: int, body: bytes, headers: Mapping[str, str]
-) -> SpineAPIError:
+) -> tuple[SpineAPIError, Any]:
     raw = bytes(body) if body is not None else b""
     request_id = _header(headers, "X-Request-ID") or None
     if request_id is not None:
@@ -564,8 +626,9 @@ def _error_from_response(
             "followed: the API key is only ever sent to the configured base_url. Check base_url.",
             status_code=status_code,
             request_id=request_id,
+            response_body=parsed if is_json else None,
             raw_body=raw,
-        )
+        ), parsed
     cls = _class_for(status_code)
     common: dict[str, Any] = {
         "status_code": status_code,
@@ -580,8 +643,8 @@ def _error_from_response(
         from spine._retry import parse_retry_after
 
         retry_after = parse_retry_after(_header(headers, "Retry-After"), now=time.time())
-        return RateLimitError(message, retry_after=retry_after, **common)
-    return cls(message, **common)
+        return RateLimitError(message, retry_after=retry_after, **common), parsed
+    return cls(message, **common), parsed
 
 
 # ----------------------------------------------------------------------------- scrubbing
@@ -617,30 +680,49 @@ class RedactedError(Exception):
         super().__init__(f"{name}: {redact(text)}")
 
 
+def _holds_secret(exc: BaseException) -> bool:
+    """Whether a library's exception carries a secret anywhere: its text, its args, or an
+    attribute (a ``json.JSONDecodeError`` keeps the whole document it failed on in ``.doc``)."""
+    if _is_validation_error(exc) or contains_secret(str(exc)):
+        return True
+    if any(contains_secret(repr(a)) for a in exc.args):
+        return True
+    try:
+        attributes = list(vars(exc).values())
+    except TypeError:
+        attributes = []
+    return any(contains_secret(repr(a)) for a in attributes)
+
+
 def scrub(exc: SpineError) -> None:
-    """Mask secrets in every text an exception carries (its message, args, the server's message
-    and request id), not only in what ``str()`` shows, and in its chain of causes: a hostile or
-    broken server may echo the API key back anywhere."""
+    """Mask secrets in everything an exception carries (its message, args, the server's message,
+    request id and bodies, notes), not only in what ``str()`` shows, and in its chain of causes:
+    a hostile or broken server may echo the API key back anywhere. Exceptions are built clean
+    (their constructors mask what they are given); this catches what was set on them later."""
     exc.message = redact(exc.message)
     exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
-    for name in ("error_message", "request_id"):
+    for name in ("error_message", "request_id", "artifact_name", "url"):
         value = getattr(exc, name, None)
         if isinstance(value, str):
             setattr(exc, name, redact(value))
+    if isinstance(exc, SpineAPIError):
+        exc.response_body = redact_deep(exc.response_body)
+        exc.raw_body = _redact_raw(exc.raw_body)
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        notes[:] = [redact(n) if isinstance(n, str) else n for n in notes]
     link: BaseException = exc
     for _ in range(16):  # chains are short; never loop on a cycle
         cause = link.__cause__ if link.__cause__ is not None else link.__context__
         if cause is None:
             return
-        if not isinstance(cause, SpineError | RedactedError):
-            text = str(cause)
-            if _is_validation_error(cause) or redact(text) != text:
-                stand_in = RedactedError(cause)
-                stand_in.__cause__ = cause.__cause__
-                stand_in.__suppress_context__ = True
-                if link.__cause__ is not None:
-                    link.__cause__ = stand_in
-                else:
-                    link.__context__ = stand_in
-                cause = stand_in
+        if not isinstance(cause, SpineError | RedactedError) and _holds_secret(cause):
+            stand_in = RedactedError(cause)
+            stand_in.__cause__ = cause.__cause__
+            stand_in.__suppress_context__ = True
+            if link.__cause__ is not None:
+                link.__cause__ = stand_in
+            else:
+                link.__context__ = stand_in
+            cause = stand_in
         link = cause

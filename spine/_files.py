@@ -12,9 +12,19 @@ Accepted, per entry (reference §9.6 and DESIGN.md "Files"):
 
 ``files`` is a list (any iterable) of entries, or one path, file object or mapping on its own; a
 bare ``str`` is always one path, never a sequence of characters. Problems are reported before any
-request is sent: a missing path raises :class:`FileNotFoundError`, a directory
-:class:`IsADirectoryError`, an unreadable file :class:`PermissionError` (each naming the path), a
-text-mode file or any other shape :class:`TypeError` listing the accepted shapes.
+request is sent: a missing path raises :class:`FileNotFoundError`, an unreadable file
+:class:`PermissionError` (each naming the path), a text-mode file or any other shape
+:class:`TypeError` listing the accepted shapes.
+
+No upload reads without bound. A path must name a regular file: a directory, a FIFO (named pipe),
+a character or block device (``/dev/zero``, a terminal) or a socket raises
+:class:`~spine.InvalidRequestError` before any request. The path is looked at (``stat``) before
+it is opened, and opened without blocking (``O_NONBLOCK``) and looked at again, so a FIFO swapped
+in between cannot hold ``open()`` forever. A file object whose descriptor is not a regular file
+(``open("/dev/zero", "rb")``, a pipe, a socket's ``makefile``) is refused the same way: read it
+yourself and pass ``(filename, data)``. A file object without a descriptor whose size cannot be
+known (it cannot seek) is read up to :data:`MAX_UNSIZED_UPLOAD_BYTES` (ours, not a documented
+Spine limit); past that the upload stops with an error.
 
 Nothing is read into memory: each :class:`UploadFile` holds a stream that the HTTP layer reads in
 chunks. A caller's stream is sent from the position it was at when normalised; when it is
@@ -28,19 +38,25 @@ import errno
 import io
 import mimetypes
 import os
+import stat
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, TypeAlias, cast
 
+from spine._exceptions import InvalidRequestError
 from spine._log import logger
 
 __all__ = [
     "ACCEPTED_SHAPES",
     "DEFAULT_FILENAME",
+    "MAX_UNSIZED_UPLOAD_BYTES",
     "FileContent",
     "FileInput",
     "FilesArgument",
     "UploadFile",
+    "UploadTooLargeError",
+    "check_upload_path",
     "close_uploads",
     "guess_content_type",
     "normalize_files",
@@ -49,6 +65,14 @@ __all__ = [
 
 DEFAULT_FILENAME = "upload.bin"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+#: The most bytes read from a caller's stream whose size cannot be known beforehand (one that
+#: cannot seek and has no file descriptor). Our bound, not a documented Spine limit: it stops a
+#: stream that never ends from uploading forever.
+MAX_UNSIZED_UPLOAD_BYTES = 4 * 1024**3
+
+
+class UploadTooLargeError(ValueError):
+    """A stream of unknown size gave more than its bound while it was being sent."""
 
 ACCEPTED_SHAPES = (
     "a path (str or os.PathLike); an open binary file object (open(path, 'rb'), io.BytesIO);"
@@ -116,10 +140,14 @@ class _CallerStream(io.BufferedIOBase):
     file is never mis-sized. Closing the view never closes the caller's stream.
     """
 
-    def __init__(self, raw: Any, start: int | None) -> None:
+    def __init__(
+        self, raw: Any, start: int | None, limit: int = MAX_UNSIZED_UPLOAD_BYTES
+    ) -> None:
         super().__init__()
         self._raw = raw
         self._start = start
+        self._limit = limit if start is None else None  # a seekable stream has a known end
+        self._read = 0
         self.name = getattr(raw, "name", DEFAULT_FILENAME)
 
     def readable(self) -> bool:
@@ -129,8 +157,17 @@ class _CallerStream(io.BufferedIOBase):
         return self._start is not None
 
     def read(self, size: int | None = -1) -> bytes:
-        data = self._raw.read(-1 if size is None else size)
-        return b"" if data is None else bytes(data)
+        if size is None or size < 0:
+            size = -1 if self._limit is None else self._limit - self._read + 1
+        data = self._raw.read(size)
+        data = b"" if data is None else bytes(data)
+        self._read += len(data)
+        if self._limit is not None and self._read > self._limit:
+            raise UploadTooLargeError(
+                f"the upload stream {self.name!r} gave more than {self._limit} bytes and cannot"
+                " be sized beforehand; the upload was stopped"
+            )
+        return data
 
     def read1(self, size: int = -1) -> bytes:
         return self.read(size)
@@ -284,6 +321,62 @@ def _check_content_type(where: str, content_type: object, filename: str) -> str:
     return value
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(where: str, what: str, mode: int) -> InvalidRequestError | None:
+    """The error for something that is not a regular file (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return InvalidRequestError(
+        f"{where}: {what} is {kind}, not a regular file: an upload from it might never end,"
+        " so it is refused. Upload a regular file, or read the data first and pass"
+        " (filename, data)."
+    )
+
+
+def check_upload_path(where: str, path: str) -> os.stat_result:
+    """Look at a path before opening it: it must exist, and be a regular file (following
+    symbolic links). Raises ``FileNotFoundError``, ``PermissionError``, another ``OSError``
+    (each naming the path), or :class:`InvalidRequestError` for anything else."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(errno.ENOENT, f"{where}: file to upload not found", path) from exc
+    except PermissionError as exc:
+        raise PermissionError(
+            errno.EACCES, f"{where}: file to upload is not readable (permission denied)", path
+        ) from exc
+    except OSError as exc:  # a path through a file, a loop of links, a name too long...
+        raise type(exc)(exc.errno, f"{where}: {exc.strerror}", path) from exc
+    error = _not_regular(where, repr(path), info.st_mode)
+    if error is not None:
+        raise error
+    return info
+
+
+def _descriptor(fileobj: Any) -> int | None:
+    """The OS file descriptor behind a caller's file object, or None (BytesIO, custom streams).
+    A spooled temporary file is never asked: asking it would move it to disk."""
+    if isinstance(fileobj, tempfile.SpooledTemporaryFile):
+        return None
+    fileno = getattr(fileobj, "fileno", None)
+    if not callable(fileno):
+        return None
+    try:
+        fd = fileno()
+    except (OSError, ValueError, AttributeError, TypeError):  # io.UnsupportedOperation included
+        return None
+    return fd if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0 else None
+
+
 def _wrap_caller_stream(where: str, fileobj: Any) -> tuple[BinaryIO, bool, int | None]:
     """Check a caller's file object; return the stream to send, replayable, start position."""
     if isinstance(fileobj, io.TextIOBase) or (
@@ -303,6 +396,15 @@ def _wrap_caller_stream(where: str, fileobj: Any) -> tuple[BinaryIO, bool, int |
             is_readable = False
         if not is_readable:
             raise TypeError(f"{where} is a file object that is not open for reading")
+    fd = _descriptor(fileobj)
+    if fd is not None:
+        try:
+            mode: int | None = os.fstat(fd).st_mode
+        except OSError:
+            mode = None
+        error = None if mode is None else _not_regular(where, "a file object that reads", mode)
+        if error is not None:
+            raise error
 
     start: int | None = None
     seekable = getattr(fileobj, "seekable", None)
@@ -320,18 +422,31 @@ def _wrap_caller_stream(where: str, fileobj: Any) -> tuple[BinaryIO, bool, int |
 
 def _open_path(where: str, path: object) -> UploadFile:
     text = os.fsdecode(os.fspath(cast(Any, path)))
-    if os.path.isdir(text):
-        raise IsADirectoryError(errno.EISDIR, f"{where}: cannot upload a directory", text)
+    check_upload_path(where, text)
+    # Opened without blocking: if a FIFO took the file's place since the stat, open() still
+    # returns at once, and the second look refuses it.
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+
+    def opener(name: str, flags: int) -> int:
+        return os.open(name, flags | nonblock | getattr(os, "O_CLOEXEC", 0))
+
     try:
-        stream = open(text, "rb")  # noqa: SIM115 - closed by close_uploads()
+        stream = open(text, "rb", opener=opener)  # noqa: SIM115 - closed by close_uploads()
     except FileNotFoundError as exc:
         raise FileNotFoundError(errno.ENOENT, f"{where}: file to upload not found", text) from exc
     except PermissionError as exc:
         raise PermissionError(
             errno.EACCES, f"{where}: file to upload is not readable (permission denied)", text
         ) from exc
-    except IsADirectoryError as exc:  # pragma: no cover - caught by the isdir check above
-        raise IsADirectoryError(errno.EISDIR, f"{where}: cannot upload a directory", text) from exc
+    try:
+        error = _not_regular(where, repr(text), os.fstat(stream.fileno()).st_mode)
+        if error is not None:
+            raise error
+        if nonblock:
+            os.set_blocking(stream.fileno(), True)
+    except BaseException:
+        stream.close()
+        raise
     filename = _basename(text) or DEFAULT_FILENAME
     return UploadFile(
         filename=filename,

@@ -4,14 +4,19 @@ A handle depends on a narrow runtime, not on its client: ``call(operation, deadl
 ``clock()`` and ``sleep(seconds)`` (:class:`spine._base_client.SyncPipeline` or
 :class:`~spine._base_client.AsyncPipeline`). The wait loop is written once, as the generator
 :func:`spine._poller.wait_steps`; the two ``wait_for_terminal`` methods below only drive it
-(poll, sleep). While waiting, a transient failure of one poll (a 5xx or 429 after the retry
-budget, a dropped connection, a slow response) does not end the wait: the next poll is scheduled
-as usual and only the deadline ends it, with the last failure chained as the cause.
+(poll, sleep), and so does ``stream_progress``. While waiting, a transient failure of one poll
+(anything the pipeline retries, after its retry budget; whatever a proxy may put in the way: a
+redirect, an HTML error page, a 2xx that is not the API's) does not end the wait: the next poll
+is scheduled as usual and only the deadline ends it, with the last failure chained as the cause.
+Only a definitive answer ends it early: a terminal run, 400 with the API's error envelope (an
+invalid id), 401, 403, 404. The list is one column of :data:`spine._retry.OUTCOMES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import contextlib
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from spine import _operations as ops
@@ -26,7 +31,7 @@ from spine._models import (
     TaskTree,
 )
 from spine._operations import check_id
-from spine._poller import Done, Failed, OnPoll, Poller, PollNow, ProgressPoller, wait_steps
+from spine._poller import Done, Failed, OnPoll, Poller, PollNow, Report, wait_steps
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -91,9 +96,10 @@ class _HandleState:
     run_id: str
     create_response: CreateRunResponse | None
     last: GetRunResponse | None
+    _runtime: Any
 
-    def __init__(self, run_id: str, create_response: CreateRunResponse | None) -> None:
-        self.run_id = check_id(run_id, "run_id")
+    def __init__(self, run_id: str | uuid.UUID, create_response: CreateRunResponse | None) -> None:
+        self.run_id = str(check_id(run_id, "run_id"))
         self.create_response = create_response
         self.last = None
 
@@ -126,6 +132,10 @@ class _HandleState:
 
     def _observe(self, run: GetRunResponse) -> GetRunResponse:
         self.last = run
+        if run.result is not None:
+            from spine._artifacts import bind
+
+            bind(run, self._runtime, ops.get_run)  # downloads retry, refresh through the client
         return run
 
     def __repr__(self) -> str:
@@ -141,10 +151,12 @@ class _HandleState:
 class RunHandle(_HandleState):
     """A run created by ``client.runs.create()`` (or attached with ``client.runs.attach()``)."""
 
+    _runtime: SyncRuntime
+
     def __init__(
         self,
         runtime: SyncRuntime,
-        run_id: str,
+        run_id: str | uuid.UUID,
         create_response: CreateRunResponse | None = None,
     ) -> None:
         super().__init__(run_id, create_response)
@@ -157,6 +169,29 @@ class RunHandle(_HandleState):
         """Poll the run once (``GET /v1/run/{run_id}``)."""
         return self._poll(None)
 
+    def _follow(
+        self, poller: Poller, on_poll: OnPoll | None, report: bool
+    ) -> Generator[RunProgress | GetRunResponse, None, None]:
+        """Drive :func:`wait_steps`: yields each reported progress, then the terminal state."""
+        steps = wait_steps(poller, self.run_id, on_poll, report=report)
+        sent: GetRunResponse | SpineError | None = None
+        while True:
+            try:
+                step = steps.send(sent)
+            except StopIteration as stop:
+                yield stop.value
+                return
+            sent = None
+            if isinstance(step, PollNow):
+                try:
+                    sent = self._poll(step.deadline)
+                except SpineError as exc:
+                    sent = exc
+            elif isinstance(step, Report):
+                yield step.progress
+            else:
+                self._runtime.sleep(step.seconds)
+
     def wait_for_terminal(
         self,
         *,
@@ -168,28 +203,16 @@ class RunHandle(_HandleState):
         """Poll until the run is ``completed``, ``partial`` or ``failed`` and return that state.
 
         Unlike :meth:`wait`, a failed run is returned, not raised. ``on_poll(state)`` is called
-        with every polled :class:`GetRunResponse` (to draw progress, say). Raises
-        :class:`SpineTimeoutError` when ``timeout`` seconds pass first (the run goes on).
+        with every polled :class:`GetRunResponse` (to draw progress, say). A poll that fails
+        transiently does not end the wait (see the module documentation). Raises
+        :class:`SpineTimeoutError` when ``timeout`` seconds pass first (the run goes on), and
+        a definitive failure (401, 403, 404, 400 with the API's error envelope) as it came.
         """
-        runtime = self._runtime
-        steps = wait_steps(
-            _poller(timeout, poll_interval, max_poll_interval, runtime.clock), self.run_id, on_poll
-        )
-        sent: GetRunResponse | SpineError | None = None
-        try:
-            while True:
-                step = steps.send(sent)
-                if isinstance(step, PollNow):
-                    try:
-                        sent = self._poll(step.deadline)
-                    except SpineError as exc:
-                        sent = exc
-                else:
-                    runtime.sleep(step.seconds)
-                    sent = None
-        except StopIteration as stop:
-            run: GetRunResponse = stop.value
-            return run
+        poller = _poller(timeout, poll_interval, max_poll_interval, self._runtime.clock)
+        for item in self._follow(poller, on_poll, report=False):
+            if isinstance(item, GetRunResponse):
+                return item
+        raise AssertionError("the wait loop ends with the terminal state")  # pragma: no cover
 
     def wait(
         self,
@@ -237,29 +260,32 @@ class RunHandle(_HandleState):
         as for :meth:`get_dag`."""
         return self._runtime.call(ops.get_tasks(self._canvas_id()))
 
-    def stream_progress(self, *, poll_interval: float = 2.0) -> Iterator[RunProgress]:
+    def stream_progress(
+        self, *, poll_interval: float = 2.0, timeout: float | None = None
+    ) -> Iterator[RunProgress]:
         """Yield the run's progress at a fixed interval while it runs; stop when it ends.
 
         Call :meth:`wait` (it returns at once) or :meth:`refresh` afterwards for the outcome.
+        A poll that fails transiently does not end the stream, as for :meth:`wait`; a
+        definitive failure raises. ``timeout`` (seconds, default None: no limit, as the
+        official SDK) ends it with :class:`SpineTimeoutError`.
         """
-        stepper = ProgressPoller(poll_interval)
-        while True:
-            step = stepper.observe(self.refresh())
-            if step.progress is not None:
-                yield step.progress
-            if step.sleep is None:
-                return
-            self._runtime.sleep(step.sleep)
+        poller = _poller(timeout, poll_interval, poll_interval, self._runtime.clock)
+        for item in self._follow(poller, None, report=True):
+            if isinstance(item, RunProgress):
+                yield item
 
 
 class AsyncRunHandle(_HandleState):
     """The async twin of :class:`RunHandle` (``await handle.wait()``,
     ``async for p in handle.stream_progress()``). Cancelling the awaiting task stops it at once."""
 
+    _runtime: AsyncRuntime
+
     def __init__(
         self,
         runtime: AsyncRuntime,
-        run_id: str,
+        run_id: str | uuid.UUID,
         create_response: CreateRunResponse | None = None,
     ) -> None:
         super().__init__(run_id, create_response)
@@ -273,6 +299,29 @@ class AsyncRunHandle(_HandleState):
         """Poll the run once (``GET /v1/run/{run_id}``)."""
         return await self._poll(None)
 
+    async def _follow(
+        self, poller: Poller, on_poll: OnPoll | None, report: bool
+    ) -> AsyncGenerator[RunProgress | GetRunResponse, None]:
+        """See :meth:`RunHandle._follow`."""
+        steps = wait_steps(poller, self.run_id, on_poll, report=report)
+        sent: GetRunResponse | SpineError | None = None
+        while True:
+            try:
+                step = steps.send(sent)
+            except StopIteration as stop:
+                yield stop.value
+                return
+            sent = None
+            if isinstance(step, PollNow):
+                try:
+                    sent = await self._poll(step.deadline)
+                except SpineError as exc:
+                    sent = exc
+            elif isinstance(step, Report):
+                yield step.progress
+            else:
+                await self._runtime.sleep(step.seconds)
+
     async def wait_for_terminal(
         self,
         *,
@@ -282,25 +331,12 @@ class AsyncRunHandle(_HandleState):
         on_poll: OnPoll | None = None,
     ) -> GetRunResponse:
         """See :meth:`RunHandle.wait_for_terminal`."""
-        runtime = self._runtime
-        steps = wait_steps(
-            _poller(timeout, poll_interval, max_poll_interval, runtime.clock), self.run_id, on_poll
-        )
-        sent: GetRunResponse | SpineError | None = None
-        try:
-            while True:
-                step = steps.send(sent)
-                if isinstance(step, PollNow):
-                    try:
-                        sent = await self._poll(step.deadline)
-                    except SpineError as exc:
-                        sent = exc
-                else:
-                    await runtime.sleep(step.seconds)
-                    sent = None
-        except StopIteration as stop:
-            run: GetRunResponse = stop.value
-            return run
+        poller = _poller(timeout, poll_interval, max_poll_interval, self._runtime.clock)
+        async with contextlib.aclosing(self._follow(poller, on_poll, report=False)) as items:
+            async for item in items:
+                if isinstance(item, GetRunResponse):
+                    return item
+        raise AssertionError("the wait loop ends with the terminal state")  # pragma: no cover
 
     async def wait(
         self,
@@ -335,13 +371,12 @@ class AsyncRunHandle(_HandleState):
         """See :meth:`RunHandle.get_tasks`."""
         return await self._runtime.call(ops.get_tasks(await self._canvas_id()))
 
-    async def stream_progress(self, *, poll_interval: float = 2.0) -> AsyncIterator[RunProgress]:
+    async def stream_progress(
+        self, *, poll_interval: float = 2.0, timeout: float | None = None
+    ) -> AsyncIterator[RunProgress]:
         """See :meth:`RunHandle.stream_progress`."""
-        stepper = ProgressPoller(poll_interval)
-        while True:
-            step = stepper.observe(await self.refresh())
-            if step.progress is not None:
-                yield step.progress
-            if step.sleep is None:
-                return
-            await self._runtime.sleep(step.sleep)
+        poller = _poller(timeout, poll_interval, poll_interval, self._runtime.clock)
+        async with contextlib.aclosing(self._follow(poller, None, report=True)) as items:
+            async for item in items:
+                if isinstance(item, RunProgress):
+                    yield item

@@ -18,11 +18,63 @@ import os
 import sys
 from collections.abc import Mapping
 
-__all__ = ["configure_logging_from_env", "logger"]
+from spine._redact import redact
+
+__all__ = ["RedactingFilter", "configure_logging_from_env", "logger", "protect_loggers"]
 
 logger = logging.getLogger("spine")
 if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
     logger.addHandler(logging.NullHandler())
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in a log record's message (and its formatted traceback) before any handler
+    sees it: httpcore logs response headers at DEBUG and httpx the status line's reason phrase
+    at INFO, and a hostile server can put the API key in either."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format: leave it to logging
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+#: The loggers that may carry what a server sent: ours, and those of the HTTP libraries the SDK
+#: configures (a logger's filters apply only to records logged on it, not on its children).
+_LIBRARY_LOGGERS = (
+    "spine",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+_FILTER = RedactingFilter()
+
+
+def protect_loggers() -> None:
+    """Put :class:`RedactingFilter` on the SDK's logger and on every logger of httpx and
+    httpcore (the known ones and any created since). Idempotent; the clients call it."""
+    names = set(_LIBRARY_LOGGERS)
+    names.update(
+        name
+        for name in list(logging.Logger.manager.loggerDict)
+        if name.startswith(("httpx.", "httpcore.", "spine."))
+    )
+    for name in names:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(_FILTER)
+
 
 _ENV_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
 _HANDLER_MARK = "_spine_env_handler"

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # only for the signatures of the artifact-download methods
     import httpx
 
     from spine._artifacts import ArtifactProgressCallback, ProgressCallback
+    from spine._retry import RetryPolicy
 
 __all__ = [
     "CanvasDAG",
@@ -125,6 +126,7 @@ class RunArtifact(SpineModel):
         http_client: httpx.Client | None = None,
         timeout: httpx.Timeout | float | None = None,
         overwrite: bool = True,
+        retry_policy: RetryPolicy | None = None,
     ) -> Path:
         """Download the file and return the path written.
 
@@ -143,10 +145,18 @@ class RunArtifact(SpineModel):
             timeout: seconds or an ``httpx.Timeout``; default 10 s to connect and 60 s between
                 bytes (no limit on the total).
             overwrite: replace an existing file (default); False raises ``FileExistsError``.
+            retry_policy: how transient failures (a 5xx, 408 or 429 from the storage host, a
+                dropped connection, a timeout) are retried, the download starting over;
+                default: the policy of the client that fetched the run, else
+                ``RetryPolicy()``.
+
+        An artifact that came from a client (``handle.wait()``, ``client.runs.get()``...) whose
+        link has expired is downloaded again once with a fresh link: the SDK fetches the run
+        through that client (``GET /v1/run/{run_id}``).
 
         Raises:
-            ArtifactLinkExpiredError: the storage host answered 403/404/410: the link
-                expired; fetch the run again for fresh links.
+            ArtifactLinkExpiredError: the storage host answered 403/404/410 (even after the
+                refresh): the link expired; fetch the run again for fresh links.
             ArtifactSizeMismatchError: the bytes received differ from ``size_bytes``.
             ArtifactDownloadError: any other refusal by the storage host.
             SpineConnectionError, SpineTimeoutError: network failures.
@@ -160,6 +170,7 @@ class RunArtifact(SpineModel):
             http_client=http_client,
             timeout=timeout,
             overwrite=overwrite,
+            retry_policy=retry_policy,
         )
 
     async def adownload(
@@ -170,6 +181,7 @@ class RunArtifact(SpineModel):
         http_client: httpx.AsyncClient | None = None,
         timeout: httpx.Timeout | float | None = None,
         overwrite: bool = True,
+        retry_policy: RetryPolicy | None = None,
     ) -> Path:
         """The async twin of :meth:`download` (``http_client`` is an ``httpx.AsyncClient``)."""
         from spine._artifacts import adownload_artifact
@@ -181,6 +193,7 @@ class RunArtifact(SpineModel):
             http_client=http_client,
             timeout=timeout,
             overwrite=overwrite,
+            retry_policy=retry_policy,
         )
 
 
@@ -200,6 +213,7 @@ class RunResult(SpineModel):
         http_client: httpx.Client | None = None,
         timeout: httpx.Timeout | float | None = None,
         overwrite: bool = True,
+        retry_policy: RetryPolicy | None = None,
     ) -> list[Path]:
         """Download every artifact into ``directory`` (created if missing), one after another.
 
@@ -207,20 +221,36 @@ class RunResult(SpineModel):
         de-duplicated (``Report.docx``, ``Report (2).docx``), so no two artifacts share a file
         and none is written outside ``directory``. Each file is written as
         :meth:`RunArtifact.download` does; ``progress`` is called as
-        ``progress(artifact, bytes_done, bytes_total_or_None)``. The first failure raises;
-        files already complete stay. Pre-signed links expire: on
-        :class:`ArtifactLinkExpiredError`, fetch the run again and call this on its new result.
-        """
-        from spine._artifacts import download_artifacts
+        ``progress(artifact, bytes_done, bytes_total_or_None)``.
 
-        return download_artifacts(
+        Transient failures are retried under ``retry_policy`` (default: the policy of the
+        client that fetched the run, else ``RetryPolicy()``), each file starting over.
+        Pre-signed links expire: when this result came from a client (``handle.wait()``,
+        ``client.runs.get()``...), an expired link makes the SDK fetch the run again through
+        that client, once per call, and go on with the fresh links (this result's
+        :attr:`artifacts` are then replaced by them). The first failure that remains raises;
+        files already complete stay. The ``spine download`` command does exactly this.
+        """
+        from spine._artifacts import download_artifacts, source_of
+
+        done = download_artifacts(
             self.artifacts,
             directory,
             progress=progress,
             http_client=http_client,
             timeout=timeout,
             overwrite=overwrite,
+            retry_policy=retry_policy,
+            source=source_of(self),
         )
+        self._take_fresh(done.run)
+        return done.paths
+
+    def _take_fresh(self, run: GetRunResponse | None) -> None:
+        """After a refresh of the links: this result's artifacts become the fresh ones."""
+        if run is not None and run.result is not None:
+            fresh = {a.id: a for a in run.result.artifacts}
+            self.artifacts = [fresh.get(a.id, a) for a in self.artifacts]
 
     async def adownload_all(
         self,
@@ -231,15 +261,16 @@ class RunResult(SpineModel):
         timeout: httpx.Timeout | float | None = None,
         overwrite: bool = True,
         concurrency: int = 4,
+        retry_policy: RetryPolicy | None = None,
     ) -> list[Path]:
         """The async twin of :meth:`download_all`: up to ``concurrency`` downloads at a time.
 
-        On the first failure the other downloads are cancelled (their temporary files removed)
-        and the error is raised.
+        On the first failure that remains (after retries and the one refresh) the other
+        downloads are cancelled (their temporary files removed) and the error is raised.
         """
-        from spine._artifacts import adownload_artifacts
+        from spine._artifacts import adownload_artifacts, source_of
 
-        return await adownload_artifacts(
+        done = await adownload_artifacts(
             self.artifacts,
             directory,
             progress=progress,
@@ -247,7 +278,11 @@ class RunResult(SpineModel):
             timeout=timeout,
             overwrite=overwrite,
             concurrency=concurrency,
+            retry_policy=retry_policy,
+            source=source_of(self),
         )
+        self._take_fresh(done.run)
+        return done.paths
 
 
 class RunMetadata(SpineModel):

@@ -10,6 +10,7 @@ operations, so nothing here is written twice.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BaseModel")
 
-__all__ = ["Operation", "check_id"]
+__all__ = ["Operation", "check_id", "is_uuid"]
 
 
 @dataclass
@@ -40,31 +41,41 @@ class Operation(Generic[T]):
     idempotency_key: str | None = None
     #: (field, value) pairs the answer must carry: the ids the request asked for.
     expect: tuple[tuple[str, str], ...] = ()
+    #: Fields of the answer that must be UUIDs (the id a create hands back, to poll with).
+    uuids: tuple[str, ...] = ()
 
 
-#: The longest id accepted (Spine ids are 36-character UUIDs); a longer one is a mistake, and
-#: escaped into a URL it could pass the URL length limit of the HTTP layer.
-MAX_ID_LENGTH = 1024
+_UUID_RE = re.compile(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+_SHOWN_ID_CHARS = 60
 
 
-def check_id(value: object, name: str) -> str:
-    """An id must be a non-empty string. It always becomes exactly one escaped path segment:
-    the generated layer percent-escapes every character but letters, digits and ``_.-~``
-    (so ``/ ? # %``, spaces and NUL included); the dot segments ``.`` and ``..`` (which URL
-    normalisation would collapse) can never be ids and are refused here, as are ids that are
-    not valid Unicode text (lone surrogates) or absurdly long."""
+def check_id(value: object, name: str) -> uuid.UUID:
+    """An id the spec declares as a UUID (``run_id``, ``canvas_id``, ``task_id``: ``string<uuid>``
+    path parameters, reference §1 and §2) must be one: a :class:`uuid.UUID`, or a string in the
+    canonical form ``550e8400-e29b-41d4-a716-446655440000`` (either case). Anything else raises
+    :class:`InvalidRequestError` before any request (the API would answer 400, "must be a valid
+    UUID"); a value that is not a str or UUID raises ``TypeError``. The UUID is sent in its
+    canonical lower-case form, which is always exactly one path segment."""
+    if isinstance(value, uuid.UUID):
+        return value
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+        raise TypeError(f"{name} must be a str or uuid.UUID, not {type(value).__name__}")
     if not value.strip():
         raise InvalidRequestError(f"{name} must not be empty")
-    if value in {".", ".."}:
-        raise InvalidRequestError(f"{name} {value!r} is not a valid id")
-    if len(value) > MAX_ID_LENGTH:
+    if _UUID_RE.fullmatch(value) is None:
+        shown = value if len(value) <= _SHOWN_ID_CHARS else value[:_SHOWN_ID_CHARS] + "\u2026"
         raise InvalidRequestError(
-            f"{name} is {len(value)} characters long; Spine ids are UUIDs (36 characters)"
+            f"{name} {shown!r} is not a valid id: Spine ids are UUIDs such as"
+            " 550e8400-e29b-41d4-a716-446655440000"
         )
-    _check_encodable(value, name)
-    return value
+    return uuid.UUID(value)
+
+
+def is_uuid(value: object) -> bool:
+    """True for a str in the canonical UUID form (either case)."""
+    return isinstance(value, str) and _UUID_RE.fullmatch(value) is not None
 
 
 def _check_encodable(value: str, name: str) -> None:
@@ -77,37 +88,37 @@ def _check_encodable(value: str, name: str) -> None:
         ) from None
 
 
-def get_run(run_id: str) -> Operation[GetRunResponse]:
+def get_run(run_id: str | uuid.UUID) -> Operation[GetRunResponse]:
     from _spine_openapi.api.runs import get_run as endpoint
 
-    run_id = check_id(run_id, "run_id")
-    kwargs = endpoint._get_kwargs(run_id)  # type: ignore[arg-type]
-    return Operation(kwargs, GetRunResponse, expect=(("run_id", run_id),))
+    checked = check_id(run_id, "run_id")
+    kwargs = endpoint._get_kwargs(checked)
+    return Operation(kwargs, GetRunResponse, expect=(("run_id", str(checked)),))
 
 
-def get_dag(canvas_id: str) -> Operation[CanvasDAG]:
+def get_dag(canvas_id: str | uuid.UUID) -> Operation[CanvasDAG]:
     from _spine_openapi.api.canvas import get_canvas_dag as endpoint
 
-    canvas_id = check_id(canvas_id, "canvas_id")
-    kwargs = endpoint._get_kwargs(canvas_id)  # type: ignore[arg-type]
-    return Operation(kwargs, CanvasDAG, expect=(("canvas_id", canvas_id),))
+    checked = check_id(canvas_id, "canvas_id")
+    kwargs = endpoint._get_kwargs(checked)
+    return Operation(kwargs, CanvasDAG, expect=(("canvas_id", str(checked)),))
 
 
-def get_tasks(canvas_id: str) -> Operation[TaskTree]:
+def get_tasks(canvas_id: str | uuid.UUID) -> Operation[TaskTree]:
     from _spine_openapi.api.canvas import get_canvas_tasks as endpoint
 
-    canvas_id = check_id(canvas_id, "canvas_id")
-    kwargs = endpoint._get_kwargs(canvas_id)  # type: ignore[arg-type]
-    return Operation(kwargs, TaskTree, expect=(("canvas_id", canvas_id),))
+    checked = check_id(canvas_id, "canvas_id")
+    kwargs = endpoint._get_kwargs(checked)
+    return Operation(kwargs, TaskTree, expect=(("canvas_id", str(checked)),))
 
 
-def get_task(canvas_id: str, task_id: str) -> Operation[TaskNode]:
+def get_task(canvas_id: str | uuid.UUID, task_id: str | uuid.UUID) -> Operation[TaskNode]:
     from _spine_openapi.api.canvas import get_canvas_task as endpoint
 
-    canvas_id = check_id(canvas_id, "canvas_id")
-    task_id = check_id(task_id, "task_id")
-    kwargs = endpoint._get_kwargs(canvas_id, task_id)  # type: ignore[arg-type]
-    return Operation(kwargs, TaskNode, expect=(("task_id", task_id),))
+    canvas = check_id(canvas_id, "canvas_id")
+    task = check_id(task_id, "task_id")
+    kwargs = endpoint._get_kwargs(canvas, task)
+    return Operation(kwargs, TaskNode, expect=(("task_id", str(task)),))
 
 
 def _check_text(value: object, name: str, *, required: bool) -> str | None:
@@ -226,7 +237,12 @@ def create_run(
     headers: dict[str, str] = kwargs["headers"]
     headers.pop("Content-Type", None)
     return Operation(
-        kwargs, CreateRunResponse, idempotent=False, files=uploads, idempotency_key=key
+        kwargs,
+        CreateRunResponse,
+        idempotent=False,
+        files=uploads,
+        idempotency_key=key,
+        uuids=("run_id",),
     )
 
 

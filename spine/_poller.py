@@ -19,6 +19,12 @@ The schedule: poll, then sleep ``min(interval, time left)`` with the interval st
 ``completed`` and ``partial`` are done, ``failed`` is failed; ``running`` and any status this SDK
 does not know keep polling. One deadline (``poller.deadline``, a ``clock()`` value fixed at
 construction) covers the whole wait, HTTP retries included.
+
+:func:`wait_steps` is the loop itself, written once for ``wait()``, ``wait_for_terminal()``,
+``stream_progress()`` (a fixed interval: ``poll_interval == max_poll_interval``) and
+``spine wait``. A poll that fails does not end it unless the failure is definitive: which
+failures are transient is one column of the SDK's one outcome table,
+:data:`spine._retry.OUTCOMES`, the same table the retry policy reads.
 """
 
 from __future__ import annotations
@@ -29,28 +35,20 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from spine._enums import DONE_STATUSES, FAILED_STATUSES, RunStatus
-from spine._exceptions import (
-    RateLimitError,
-    RunFailedError,
-    ServerError,
-    SpineAPIError,
-    SpineConnectionError,
-    SpineError,
-    SpineTimeoutError,
-)
+from spine._exceptions import RunFailedError, SpineAPIError, SpineError, SpineTimeoutError
 from spine._models import GetRunResponse, RunProgress, RunResult
+from spine._retry import is_transient
 
 __all__ = [
-    "TRANSIENT",
     "Decision",
     "Done",
     "Failed",
     "PollNow",
     "Poller",
-    "ProgressPoller",
-    "ProgressStep",
+    "Report",
     "Sleep",
     "TimedOut",
+    "is_transient",
     "wait_steps",
 ]
 
@@ -129,7 +127,9 @@ class Poller:
     Args:
         timeout: seconds for the whole wait (None: no deadline; 0: check once).
         poll_interval: the first sleep between polls, in seconds.
-        max_poll_interval: the cap of the doubling interval.
+        max_poll_interval: the cap of every interval. A ``poll_interval`` above it is
+            allowed: every interval is then ``max_poll_interval``. Equal values give a fixed
+            interval (``stream_progress()``).
         clock: a monotonic clock in seconds (injectable for tests).
     """
 
@@ -148,13 +148,8 @@ class Poller:
         self.max_poll_interval = _check_seconds(
             "max_poll_interval", max_poll_interval, allow_zero=False
         )
-        if self.poll_interval > self.max_poll_interval:
-            raise ValueError(
-                f"poll_interval ({poll_interval!r}) must not exceed"
-                f" max_poll_interval ({max_poll_interval!r})"
-            )
         self._clock = clock
-        self._interval = self.poll_interval
+        self._interval = min(self.poll_interval, self.max_poll_interval)
         self._polls = 0
         self.deadline: float | None = None if self.timeout is None else clock() + self.timeout
 
@@ -201,45 +196,7 @@ class Poller:
         return Sleep(seconds)
 
 
-@dataclass(frozen=True)
-class ProgressStep:
-    """What ``stream_progress()`` does after a poll.
-
-    ``progress``: yield it when not None. ``sleep``: seconds to sleep before the next poll, or
-    None when the run is terminal and the stream ends.
-    """
-
-    progress: RunProgress | None
-    sleep: float | None
-
-
-class ProgressPoller:
-    """The decisions of ``stream_progress(poll_interval)``: a fixed interval, no deadline.
-
-    While the run is not terminal (``running``, or a status this SDK does not know) each poll
-    yields its ``progress`` when the server sent one; a terminal run ends the stream silently.
-    """
-
-    def __init__(self, poll_interval: float = 2.0) -> None:
-        self.poll_interval = _check_seconds("poll_interval", poll_interval, allow_zero=False)
-
-    def observe(self, run: GetRunResponse) -> ProgressStep:
-        """The next step after a poll returned ``run``."""
-        if run.is_terminal:
-            return ProgressStep(progress=None, sleep=None)
-        return ProgressStep(progress=run.progress, sleep=self.poll_interval)
-
-
 # ----------------------------------------------------------------------------- the wait loop
-
-#: Failures of one poll that do not end a wait: the next poll is scheduled as usual and only the
-#: deadline ends it (with the last failure chained as the cause).
-TRANSIENT: tuple[type[SpineError], ...] = (
-    ServerError,
-    RateLimitError,
-    SpineConnectionError,
-    SpineTimeoutError,
-)
 
 
 @dataclass(frozen=True)
@@ -250,18 +207,27 @@ class PollNow:
     deadline: float | None
 
 
+@dataclass(frozen=True)
+class Report:
+    """Driver (``stream_progress()``): hand this progress to the caller, then send None."""
+
+    progress: RunProgress
+
+
 OnPoll = Callable[[GetRunResponse], object]
 
 
 def wait_steps(
-    poller: Poller, run_id: str, on_poll: OnPoll | None = None
-) -> Generator[PollNow | Sleep, GetRunResponse | SpineError | None, GetRunResponse]:
+    poller: Poller, run_id: str, on_poll: OnPoll | None = None, *, report: bool = False
+) -> Generator[PollNow | Sleep | Report, GetRunResponse | SpineError | None, GetRunResponse]:
     """The wait loop, written once for both handles, as a generator of I/O requests.
 
     It yields :class:`PollNow` (the driver polls and sends back the state, or the SpineError the
-    poll raised) and :class:`Sleep` (the driver sleeps, then sends None); it returns the terminal
-    state, or raises :class:`SpineTimeoutError` at the deadline (chained from the last transient
-    failure) or a non-transient poll error as it came. ``on_poll`` sees every polled state.
+    poll raised), :class:`Sleep` (the driver sleeps, then sends None) and, with ``report``, a
+    :class:`Report` of each running state's progress (the driver hands it on, then sends None).
+    It returns the terminal state, or raises :class:`SpineTimeoutError` at the deadline (chained
+    from the last transient failure) or a definitive poll error as it came (see
+    :func:`spine._retry.is_transient`). ``on_poll`` sees every polled state.
     """
     failure: SpineError | None = None
     while True:
@@ -270,7 +236,7 @@ def wait_steps(
             raise timed_out.error(run_id) from failure
         outcome = yield PollNow(poller.request_deadline)
         if isinstance(outcome, SpineError):
-            if not isinstance(outcome, TRANSIENT):
+            if not is_transient(outcome):
                 raise outcome
             failure = outcome
             # A poll that failed is scheduled like a poll that saw the run still running.
@@ -283,6 +249,8 @@ def wait_steps(
             decision = poller.observe(outcome)
             if isinstance(decision, Done | Failed):
                 return outcome
+            if report and outcome.progress is not None:
+                yield Report(outcome.progress)
         if isinstance(decision, TimedOut):
             raise decision.error(run_id) from failure
         assert isinstance(decision, Sleep)

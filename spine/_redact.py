@@ -11,8 +11,11 @@ import threading
 from collections.abc import Mapping
 
 __all__ = [
+    "contains_secret",
     "mask_secret",
     "redact",
+    "redact_bytes",
+    "redact_deep",
     "redact_headers",
     "register_secret",
     "registered_secrets",
@@ -90,16 +93,87 @@ def registered_secrets() -> frozenset[str]:
     return _REGISTERED
 
 
-def redact(value: object) -> str:
-    """Return ``str(value)`` with every API key or webhook secret in it masked: the known
-    prefixes (``sk_spine_``, ``whsec_``) and every secret passed to :func:`register_secret`."""
-    text = value if isinstance(value, str) else str(value)
+def _redact_plain(text: str) -> str:
     for secret in _REGISTERED:
         if secret in text:
             text = text.replace(secret, mask_secret(secret))
     if "sk_spine_" not in text and "whsec_" not in text:
         return text
     return _SECRET_RE.sub(lambda m: _mask(m.group(1), m.group(2)), text)
+
+
+_ESCAPE_RE = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return chr(int(match.group(1) or match.group(2), 16))
+
+
+def _decoded_forms(text: str) -> list[str]:
+    """The text as a URL (percent-escapes), an HTML page (character references) or a JSON or
+    Python string (``\\u005f``, ``\\x5f``) would show it: a server can echo a secret in any of
+    these forms."""
+    forms: list[str] = []
+    if "\\" in text:
+        forms.append(_ESCAPE_RE.sub(_unescape, text))
+    if "%" in text:
+        from urllib.parse import unquote
+
+        forms.append(unquote(text, errors="replace"))
+    if "&" in text:
+        import html
+
+        forms.append(html.unescape(text))
+    return forms
+
+
+def redact(value: object) -> str:
+    """Return ``str(value)`` with every API key or webhook secret in it masked: the known
+    prefixes (``sk_spine_``, ``whsec_``) and every secret passed to :func:`register_secret`.
+
+    A secret hidden behind percent-escapes (``sk%5Fspine%5F...``) or HTML character references
+    is found too: the text is then returned decoded, with the secret masked."""
+    text = value if isinstance(value, str) else str(value)
+    out = _redact_plain(text)
+    for form in _decoded_forms(out):
+        masked = _redact_plain(form)
+        if masked != form:
+            return masked
+    return out
+
+
+def contains_secret(value: object) -> bool:
+    """True when :func:`redact` would change ``str(value)``."""
+    text = value if isinstance(value, str) else str(value)
+    return redact(text) != text
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """:func:`redact` for raw bytes (a response body): secrets in UTF-8 text are masked, every
+    other byte is kept as it was."""
+    if not data:
+        return data
+    text = data.decode("utf-8", "surrogateescape")
+    masked = redact(text)
+    if masked == text:
+        return data
+    return masked.encode("utf-8", "surrogateescape")
+
+
+def redact_deep(value: object) -> object:
+    """A copy of parsed JSON (dicts, lists, strings, numbers) with every string, keys
+    included, passed through :func:`redact`; ``value`` itself when nothing needed masking."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        out = {redact(k) if isinstance(k, str) else k: redact_deep(v) for k, v in value.items()}
+        return value if out == value else out
+    if isinstance(value, list | tuple):
+        items = [redact_deep(v) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
+    return value
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

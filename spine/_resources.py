@@ -3,6 +3,7 @@ send, checked before any request) and the client's driver (how it is sent)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,15 @@ if TYPE_CHECKING:
     from spine._files import FileInput
 
 __all__ = ["AsyncCanvas", "AsyncRuns", "Canvas", "Runs"]
+
+
+def _bound(run: GetRunResponse, runtime: object) -> GetRunResponse:
+    """``run``, its result's downloads tied to this client (retries, fresh links)."""
+    if run.result is not None:
+        from spine._artifacts import bind
+
+        bind(run, runtime, ops.get_run)
+    return run
 
 
 class Runs:
@@ -57,12 +67,16 @@ class Runs:
         created = self._runtime.call(op)
         return RunHandle(self._runtime, created.run_id, created)
 
-    def get(self, run_id: str) -> GetRunResponse:
-        """The run's current state (``GET /v1/run/{run_id}``)."""
-        return self._runtime.call(ops.get_run(run_id))
+    def get(self, run_id: str | uuid.UUID) -> GetRunResponse:
+        """The run's current state (``GET /v1/run/{run_id}``).
 
-    def attach(self, run_id: str) -> RunHandle:
-        """A handle for an existing run (no request is sent)."""
+        ``run_id`` is a UUID (a str in the canonical form, or a :class:`uuid.UUID`); anything
+        else raises :class:`InvalidRequestError` before any request is sent."""
+        return _bound(self._runtime.call(ops.get_run(run_id)), self._runtime)
+
+    def attach(self, run_id: str | uuid.UUID) -> RunHandle:
+        """A handle for an existing run (no request is sent; ``run_id`` is checked as for
+        :meth:`get`)."""
         return RunHandle(self._runtime, run_id)
 
 
@@ -96,11 +110,11 @@ class AsyncRuns:
         created = await self._runtime.call(op)
         return AsyncRunHandle(self._runtime, created.run_id, created)
 
-    async def get(self, run_id: str) -> GetRunResponse:
+    async def get(self, run_id: str | uuid.UUID) -> GetRunResponse:
         """See :meth:`Runs.get`."""
-        return await self._runtime.call(ops.get_run(run_id))
+        return _bound(await self._runtime.call(ops.get_run(run_id)), self._runtime)
 
-    def attach(self, run_id: str) -> AsyncRunHandle:
+    def attach(self, run_id: str | uuid.UUID) -> AsyncRunHandle:
         """See :meth:`Runs.attach`."""
         return AsyncRunHandle(self._runtime, run_id)
 
@@ -111,15 +125,16 @@ class Canvas:
     def __init__(self, runtime: SyncPipeline) -> None:
         self._runtime = runtime
 
-    def get_dag(self, canvas_id: str) -> CanvasDAG:
-        """The canvas's blocks and edges (``GET /v1/canvas/{canvas_id}/dag``)."""
+    def get_dag(self, canvas_id: str | uuid.UUID) -> CanvasDAG:
+        """The canvas's blocks and edges (``GET /v1/canvas/{canvas_id}/dag``). Ids are UUIDs,
+        checked before any request as for :meth:`Runs.get`."""
         return self._runtime.call(ops.get_dag(canvas_id))
 
-    def get_tasks(self, canvas_id: str) -> TaskTree:
+    def get_tasks(self, canvas_id: str | uuid.UUID) -> TaskTree:
         """The task tree (``GET /v1/canvas/{canvas_id}/tasks``)."""
         return self._runtime.call(ops.get_tasks(canvas_id))
 
-    def get_task(self, canvas_id: str, task_id: str) -> TaskNode:
+    def get_task(self, canvas_id: str | uuid.UUID, task_id: str | uuid.UUID) -> TaskNode:
         """One task with its immediate children."""
         return self._runtime.call(ops.get_task(canvas_id, task_id))
 
@@ -130,14 +145,14 @@ class AsyncCanvas:
     def __init__(self, runtime: AsyncPipeline) -> None:
         self._runtime = runtime
 
-    async def get_dag(self, canvas_id: str) -> CanvasDAG:
+    async def get_dag(self, canvas_id: str | uuid.UUID) -> CanvasDAG:
         """See :meth:`Canvas.get_dag`."""
         return await self._runtime.call(ops.get_dag(canvas_id))
 
-    async def get_tasks(self, canvas_id: str) -> TaskTree:
+    async def get_tasks(self, canvas_id: str | uuid.UUID) -> TaskTree:
         """See :meth:`Canvas.get_tasks`."""
         return await self._runtime.call(ops.get_tasks(canvas_id))
 
-    async def get_task(self, canvas_id: str, task_id: str) -> TaskNode:
+    async def get_task(self, canvas_id: str | uuid.UUID, task_id: str | uuid.UUID) -> TaskNode:
         """See :meth:`Canvas.get_task`."""
         return await self._runtime.call(ops.get_task(canvas_id, task_id))

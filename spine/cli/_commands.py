@@ -13,12 +13,11 @@ import json
 import os
 import sys
 import threading
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
-
-import httpx
 
 from spine import (
     ArtifactLinkExpiredError,
@@ -31,7 +30,10 @@ from spine import (
     SpineTimeoutError,
     canvas_url,
 )
-from spine._artifacts import plan_names, save_artifact
+from spine._artifacts import DownloadEvents, download_batch, source_of
+from spine._exceptions import InvalidRequestError
+from spine._files import check_upload_path
+from spine._redact import redact, redact_deep
 from spine.cli._errors import (
     EXIT_AUTH,
     EXIT_DOWNLOAD,
@@ -96,17 +98,21 @@ class Output:
         term = os.environ.get("TERM", "")
         self.live = _isatty(self.stderr) and term != "dumb" and not self.quiet
 
+    # Everything written passes through redact(): a server that echoes the API key (in a run's
+    # output, an artifact name, a canvas...) never gets it onto the terminal or into a pipe.
+
     def note(self, text: str) -> None:
         if not self.quiet:
-            print(text, file=self.stderr, flush=True)
+            print(redact(text), file=self.stderr, flush=True)
 
     def result(self, text: str) -> None:
+        text = redact(text)
         self.stdout.write(text if text.endswith("\n") else text + "\n")
         self.stdout.flush()
 
     def document(self, data: Any) -> None:
         # ensure_ascii: no raw control or C1 characters from the server reach a terminal.
-        self.result(json.dumps(data, indent=2, ensure_ascii=True))
+        self.result(json.dumps(redact_deep(data), indent=2, ensure_ascii=True))
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -280,8 +286,15 @@ def _canvas_note(args: argparse.Namespace, canvas_id: str | None) -> str | None:
     return canvas_url(canvas_id)
 
 
-def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, out: Output) -> int:
-    """Report a terminal run (and save its artifacts with --download); the exit status."""
+def _finish(
+    client: SpineClient,
+    run: GetRunResponse,
+    args: argparse.Namespace,
+    out: Output,
+    recorded: RecordedRun | None = None,
+) -> int:
+    """Report a terminal run (and save its artifacts with --download, recording where in the
+    run ledger through ``recorded``); the exit status."""
     link = _canvas_note(args, run.canvas_id)
     if isinstance(run.status, RunStatus) and run.status.outcome == "failed":
         details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
@@ -298,7 +311,8 @@ def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, 
 
     saved: list[dict[str, Any]] = []
     if args.download and run.result is not None:
-        run, saved = _save_all(client, run, args.download, out)
+        run, saved = _save_all(run, args.download, out)
+        _record_downloads(recorded, run, saved, out)
     if out.json:
         out.document(_run_document(run, saved))
     else:
@@ -351,66 +365,71 @@ def _run_document(run: GetRunResponse, saved: list[dict[str, Any]] | None = None
 # ----------------------------------------------------------------------------- downloads
 
 
-def _save_one(http: httpx.Client, artifact: RunArtifact, target: Path, out: Output) -> int:
-    bar = DownloadBar(out.stderr, artifact.name, live=out.live)
-    try:
-        path = save_artifact(artifact, target, progress=bar, http_client=http)
-    finally:
-        bar.close()
-    return path.stat().st_size
+class _SaveEvents(DownloadEvents):
+    """Draws the SDK's batch download: a bar per file, a note per file saved, a note when the
+    links are refreshed or a file is retried; records what was saved."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.bar: DownloadBar | None = None
+        self.saved_items: list[dict[str, Any]] = []
+
+    def progress(self, artifact: RunArtifact, done: int, total: int | None) -> None:
+        if self.bar is None:
+            self.bar = DownloadBar(self.out.stderr, artifact.name, live=self.out.live)
+        self.bar(done, total)
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def saved(self, artifact: RunArtifact, path: Path) -> None:
+        self.close_bar()
+        size = path.stat().st_size
+        self.saved_items.append(
+            {
+                "artifact_id": artifact.id,
+                "name": artifact.name,
+                "type": artifact.type,
+                "path": str(path),
+                "size_bytes": size,
+            }
+        )
+        self.out.note(f"Saved {printable(str(path))} ({format_bytes(size)})")
+
+    def retrying(self, artifact: RunArtifact, error: SpineError, delay: float) -> None:
+        self.close_bar()
+        self.out.note(f"Downloading {printable(artifact.name)} failed; retrying in {delay:.1f}s...")
+
+    def refreshing(self, artifact: RunArtifact, error: ArtifactLinkExpiredError) -> None:
+        self.close_bar()
+        self.out.note(
+            "A download link was refused; reading the run again for its current links..."
+        )
 
 
 def _save_all(
-    client: SpineClient, run: GetRunResponse, directory: str, out: Output
+    run: GetRunResponse, directory: str, out: Output
 ) -> tuple[GetRunResponse, list[dict[str, Any]]]:
-    """Save every artifact of ``run`` into ``directory``; an expired link triggers one refresh
-    of the run for fresh links. Returns the (possibly refreshed) run and what was saved."""
+    """Save every artifact of ``run`` into ``directory`` with the SDK's batch download (its
+    retries under the client's policy, its one refresh of expired links through the run).
+    Returns the (possibly refreshed) run and what was saved."""
     assert run.result is not None
-    artifacts = list(run.result.artifacts)
-    folder = Path(directory)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        Path(directory).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadFailed(f"Cannot create the directory {directory!r}: {exc}") from exc
-    names = plan_names(artifacts)
-    saved: list[dict[str, Any]] = []
-    refreshed = False
-    # One plain client for every file: it never carries the API key.
-    http = httpx.Client(follow_redirects=False)
+    events = _SaveEvents(out)
     try:
-        for index, (artifact, name) in enumerate(zip(artifacts, names, strict=True)):
-            target = folder / name
-            try:
-                try:
-                    size = _save_one(http, artifact, target, out)
-                except ArtifactLinkExpiredError:
-                    if refreshed:
-                        raise
-                    out.note(
-                        "A download link was refused; reading the run again for its current"
-                        " links..."
-                    )
-                    run = client.runs.get(run.run_id)
-                    refreshed = True
-                    fresh = {a.id: a for a in (run.result.artifacts if run.result else [])}
-                    artifacts[index:] = [fresh.get(a.id, a) for a in artifacts[index:]]
-                    artifact = artifacts[index]
-                    size = _save_one(http, artifact, target, out)
-            except (SpineError, OSError) as exc:
-                raise DownloadFailed(str(exc)) from exc
-            saved.append(
-                {
-                    "artifact_id": artifact.id,
-                    "name": artifact.name,
-                    "type": artifact.type,
-                    "path": str(target),
-                    "size_bytes": size,
-                }
-            )
-            out.note(f"Saved {printable(str(target))} ({format_bytes(size)})")
+        done = download_batch(
+            run.result.artifacts, directory, source=source_of(run.result), events=events
+        )
+    except (SpineError, OSError) as exc:
+        raise DownloadFailed(str(exc)) from exc
     finally:
-        http.close()
-    return run, saved
+        events.close_bar()
+    return (done.run or run), events.saved_items
 
 
 # ----------------------------------------------------------------------------- commands
@@ -426,11 +445,17 @@ def _read_prompt(value: str) -> str:
 
 
 def _check_files(paths: list[str]) -> list[str]:
+    """Every --file must be a readable regular file (the SDK's own check; a FIFO, a device or
+    a directory could make the upload never end), before the client is even built."""
     for path in paths:
         if not os.path.exists(path):
             raise UsageError(f"--file {path!r}: no such file")
-        if os.path.isdir(path):
-            raise UsageError(f"--file {path!r} is a directory")
+        try:
+            check_upload_path("--file", path)
+        except InvalidRequestError as exc:
+            raise UsageError(exc.message) from None
+        except OSError as exc:
+            raise UsageError(f"--file {path!r}: {exc.strerror or exc}") from None
         if not os.access(path, os.R_OK):
             raise UsageError(f"--file {path!r} is not readable")
     return paths
@@ -457,8 +482,13 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
     prompt = _read_prompt(args.prompt)
     files = _check_files(args.file)
     blocks = _blocks(args.block)
+    # The key is chosen here, not by the SDK, so that whatever interrupts the create (Ctrl-C,
+    # an error after the request may have reached the server) can be answered with the exact
+    # command that sends the create again with the same key (spine.cli._main reports it).
+    key = args.idempotency_key or str(uuid.uuid4())
     with _client(args, out) as client:
         runs = _recorded(client, args)  # a broken ledger stops here, before anything is sent
+        args.pending_key = key
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # reported below as one note
             handle = runs.create(
@@ -467,15 +497,18 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
                 blocks=blocks,
                 agent_instructions=args.instructions,
                 files=files or None,
-                idempotency_key=args.idempotency_key,
+                idempotency_key=key,
             )
         args.current_run_id = handle.run_id
+        args.pending_key = None
         out.note(f"Created run {handle.run_id}")
         _ledger_note(handle, out)
         note = _canvas_note(args, handle.canvas_id)
         if note:
             out.note(f"Canvas: {note}")
         if not args.wait:
+            if handle.ledger_error is not None and handle.flush_ledger():
+                out.note(f"Note: run {handle.run_id} is now recorded in the run ledger.")
             if out.json:
                 data: dict[str, Any] = (
                     handle.create_response.model_dump(mode="json")
@@ -489,7 +522,7 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
                 out.note(f"Follow it with `{command('wait', handle.run_id, args=args)}`.")
             return EXIT_OK
         run = _follow_with_display(handle, args, out)
-        return _finish(client, run, args, out)
+        return _finish(client, run, args, out, handle)
 
 
 def cmd_wait(args: argparse.Namespace, out: Output) -> int:
@@ -506,7 +539,8 @@ def cmd_wait(args: argparse.Namespace, out: Output) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             run = _follow_with_display(handle, args, out)
-        return _finish(client, run, args, out)
+        recorded = handle if not isinstance(handle, RunHandle) else None
+        return _finish(client, run, args, out, recorded)
 
 
 def _recorded(client: SpineClient, args: argparse.Namespace) -> RecordedRuns:
@@ -519,6 +553,22 @@ def _recorded(client: SpineClient, args: argparse.Namespace) -> RecordedRuns:
     if getattr(args, "sandbox", False) and ledger is None:
         ledger = "off"
     return record(client, ledger)
+
+
+def _record_downloads(
+    recorded: RecordedRun | RecordedRuns | None,
+    run: GetRunResponse,
+    saved: list[dict[str, Any]],
+    out: Output,
+) -> None:
+    """Record in the run ledger where the artifacts were saved (best effort: a note)."""
+    if recorded is None or not saved:
+        return
+    from spine.ledger._cli import record_downloads
+
+    problem = record_downloads(recorded, run, saved)
+    if problem is not None:
+        out.note(f"Note: the run ledger could not record where the artifacts were saved: {problem}")
 
 
 def _ledger_note(handle: RecordedRun, out: Output) -> None:
@@ -569,7 +619,15 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_download(args: argparse.Namespace, out: Output) -> int:
+    from spine.ledger import LedgerError
+
     with _client(args, out) as client:
+        recorded: RecordedRuns | None
+        try:
+            recorded = _recorded(client, args)
+        except LedgerError as exc:  # downloading costs nothing: go on without the ledger
+            out.note(f"Note: not recording this download: {exc}")
+            recorded = None
         run = client.runs.get(args.run_id)
         args.current_run_id = run.run_id
         if isinstance(run.status, RunStatus) and run.status.outcome == "failed":
@@ -589,7 +647,8 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
             )
         saved: list[dict[str, Any]] = []
         if run.result is not None and run.result.artifacts:
-            run, saved = _save_all(client, run, args.directory, out)
+            run, saved = _save_all(run, args.directory, out)
+            _record_downloads(recorded, run, saved, out)
         else:
             out.note(f"Run {run.run_id} produced no artifacts.")
     if out.json:

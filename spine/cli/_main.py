@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     download = commands.add_parser(
         "download",
-        parents=[common, quiet],
+        parents=[common, quiet, ledger],
         formatter_class=fmt,
         help="save a finished run's artifacts into a directory",
         description=_para(
@@ -381,12 +381,47 @@ def _cli_text(exc: BaseException) -> str:
     from spine._redact import redact
 
     return " ".join(redact(
-        f"{text} The run may have been created on the server (and charged): check before"
-        " creating it again (a webhook endpoint subscribed to run.started gets an event for every"
-        " run created). If you create it again, run the same command again with"
-        f" --idempotency-key {key} added, so that a server that honours the key can return the"
-        " first run (Spine does not document that it does; the sandbox does)."
+        f"{text} The run may have been created on the server (check first; a server that"
+        " honours the key returns the first run, Spine does not document that it does):"
+        f" run the same command again with --idempotency-key {key} added."
     ).split())
+
+
+def reuse_command(argv: Sequence[str], key: str) -> str:
+    """The command line that repeats ``spine run ...`` with ``--idempotency-key key``: the
+    server returns the run that key created instead of starting (and billing) another one."""
+    import shlex
+
+    words = list(argv)
+    if not any(w == "--idempotency-key" or w.startswith("--idempotency-key=") for w in words):
+        words += ["--idempotency-key", key]
+    return shlex.join(["spine", *words])
+
+
+def _unfinished_create(args: argparse.Namespace, exc: BaseException | None) -> str | None:
+    """The key of a ``spine run`` whose create may have reached the server and not told us the
+    run id: an interrupt during the create, or an error that says the run may exist."""
+    if getattr(args, "command", None) != "run" or getattr(args, "current_run_id", None):
+        return None
+    if exc is not None and not getattr(exc, "run_may_exist", False):
+        return None
+    key = getattr(exc, "idempotency_key", None) if exc is not None else None
+    key = key or getattr(args, "pending_key", None)
+    return key if isinstance(key, str) and key else None
+
+
+def _recovery(args: argparse.Namespace, key: str) -> str:
+    if getattr(args, "sandbox", False):
+        return (
+            f"The run may have been created (idempotency key {key}) in the embedded sandbox,"
+            " which lived only as long as this command: nothing was billed."
+        )
+    return (
+        f"The run may have been created (idempotency key {key}); check before creating it"
+        f" again. To send it again, run the same command again with --idempotency-key {key}"
+        " added (a server that honours the key returns the first run; Spine does not document"
+        f" that it does):\n  {reuse_command(args.argv, key)}"
+    )
 
 
 def _report(exc: BaseException, args: argparse.Namespace, code: int) -> None:
@@ -395,7 +430,16 @@ def _report(exc: BaseException, args: argparse.Namespace, code: int) -> None:
 
         traceback.print_exception(exc, file=sys.stderr)
     prog = f"spine {args.command}" if getattr(args, "command", None) else "spine"
-    print(f"{prog}: error: {_cli_text(exc)}", file=sys.stderr, flush=True)
+    key = _unfinished_create(args, exc)
+    if key is None:
+        print(f"{prog}: error: {_cli_text(exc)}", file=sys.stderr, flush=True)
+    else:  # spine run: the exact command that gets the run, on a line of its own
+        from spine._redact import redact
+
+        describe = getattr(exc, "_describe", None)
+        text = describe() if callable(describe) else one_line(exc)
+        print(f"{prog}: error: {' '.join(redact(text).split())}", file=sys.stderr, flush=True)
+        print(_recovery(args, key), file=sys.stderr, flush=True)
     if getattr(args, "json", False):
         import json
 
@@ -403,6 +447,9 @@ def _report(exc: BaseException, args: argparse.Namespace, code: int) -> None:
         run_id = getattr(args, "current_run_id", None)
         if run_id and "run_id" not in document["error"]:
             document["error"]["run_id"] = run_id  # e.g. a download failed after the run ended
+        if key is not None:
+            document["error"]["idempotency_key"] = key
+            document["error"]["retry_command"] = reuse_command(args.argv, key)
         print(json.dumps(document, indent=2), flush=True)
 
 
@@ -429,6 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if parsed.command is None:
         parser.print_help()
         return EXIT_USAGE
+    parsed.argv = args
     if parsed.debug:
         from spine._log import configure_logging_from_env
 
@@ -441,6 +489,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_id = getattr(parsed, "current_run_id", None)
         note = f" {follow_advice(parsed, run_id)}" if run_id else ""
         print(f"\nspine: interrupted.{note}", file=sys.stderr, flush=True)
+        key = _unfinished_create(parsed, None)
+        if key is not None:
+            print(_recovery(parsed, key), file=sys.stderr, flush=True)
+            if getattr(parsed, "json", False):
+                import json
+
+                error = {
+                    "type": "KeyboardInterrupt",
+                    "message": "interrupted while creating the run",
+                    "exit_code": EXIT_INTERRUPTED,
+                    "run_may_exist": True,
+                    "idempotency_key": key,
+                    "retry_command": reuse_command(parsed.argv, key),
+                }
+                print(json.dumps({"error": error}, indent=2), flush=True)
         if parsed.debug:
             import traceback
 

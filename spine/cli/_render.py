@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
+from spine._redact import redact
+
 if TYPE_CHECKING:
     from spine._models import CanvasDAG, CanvasNode, TaskNode, TaskTree
 
@@ -40,9 +42,10 @@ _BIDI_CONTROLS = frozenset(
 
 def printable(text: object) -> str:
     """One line of server text made safe for a terminal: control characters (ESC, C1, NUL...)
-    and bidirectional overrides removed, line breaks and tabs turned into spaces."""
+    and bidirectional overrides removed, line breaks and tabs turned into spaces, secrets (an
+    API key a server echoed) masked."""
     out: list[str] = []
-    for ch in str(text):
+    for ch in redact(text):
         if ch in "\t\n\r\v\f":
             out.append(" ")
         elif ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs"):
@@ -54,8 +57,9 @@ def printable(text: object) -> str:
 
 def printable_block(text: str) -> str:
     """Multi-line server text (the final output) made safe for a terminal: line breaks and tabs
-    are kept, ``\\r\\n`` becomes ``\\n``, every other control character is removed."""
-    text = text.replace("\r\n", "\n")
+    are kept, ``\\r\\n`` becomes ``\\n``, every other control character is removed, secrets
+    masked."""
+    text = redact(text).replace("\r\n", "\n")
     return "".join(
         ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
     )

@@ -16,7 +16,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from spine import RunArtifact, RunResult, SpineConnectionError, SpineError
+from spine import RetryPolicy, RunArtifact, RunResult, SpineConnectionError, SpineError
 from spine._artifacts import (
     ArtifactDownloadError,
     ArtifactLinkExpiredError,
@@ -27,6 +27,8 @@ from .conftest import Driver, artifact, leftovers
 
 BODY = bytes(range(256)) * 1000  # 256 kB: several chunks
 KEY = "sk_spine_must_never_reach_storage_0123"
+
+NO_RETRY = RetryPolicy.none()
 
 
 def _serve(httpserver: HTTPServer, path: str, body: bytes = BODY, **kw: Any) -> str:
@@ -183,7 +185,8 @@ def test_expired_links(dl: Driver, httpserver: HTTPServer, tmp_path: Path, statu
 def test_other_storage_errors(dl: Driver, httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/files/h").respond_with_data("boom", status=500)
     with pytest.raises(ArtifactDownloadError) as info:
-        dl.one(artifact(httpserver.url_for("/files/h")), tmp_path)
+        # Without retries: the mapping of one answer (retries: tests/faults/test_downloads.py).
+        dl.one(artifact(httpserver.url_for("/files/h")), tmp_path, retry_policy=NO_RETRY)
     assert not isinstance(info.value, ArtifactLinkExpiredError)
     assert info.value.status_code == 500 and "HTTP 500: boom" in str(info.value)
     assert os.listdir(tmp_path) == []
@@ -242,6 +245,7 @@ def test_broken_connection_leaves_nothing(dl: Driver, tmp_path: Path) -> None:
             artifact("https://storage.example/x?sig=2", size=5000),
             tmp_path,
             client_kwargs={"transport": httpx.MockTransport(handler)},
+            retry_policy=NO_RETRY,
         )
     assert os.listdir(tmp_path) == []
 
@@ -251,7 +255,7 @@ def test_unreachable_host(dl: Driver, tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(SpineConnectionError, match="ConnectError"):
-        dl.one(artifact(f"http://127.0.0.1:{port}/x"), tmp_path)
+        dl.one(artifact(f"http://127.0.0.1:{port}/x"), tmp_path, retry_policy=NO_RETRY)
     assert os.listdir(tmp_path) == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from werkzeug import Request, Response
 import spine
 
 from .conftest import CANVAS_ID, COMPLETED, CREATED, KEY, RUN_ID, RUNNING, Api, envelope
+
+TASK_ID = "7d1e9a52-2b8c-4c1f-9a3e-5f6b7c8d9e0f"
 
 FAST = spine.RetryPolicy(max_retries=3, base_delay=0.001, max_delay=0.01)
 
@@ -127,17 +130,32 @@ def test_ids_land_in_exactly_one_escaped_path_segment(
     api: Api, httpserver: HTTPServer, base: str
 ) -> None:
     # werkzeug decodes the path before matching: match anything, then read the raw request line.
+    task_id = "0B8F7C6A-1D2E-4F30-9A8B-7C6D5E4F3A2B"  # upper case: ids are case-insensitive
     httpserver.expect_request(re.compile(".*")).respond_with_json(
-        envelope({"task_id": "t#x", "name": "n", "task_type": "tool-call-task", "status": "done"})
+        envelope({"task_id": task_id.lower(), "name": "n", "task_type": "x", "status": "done"})
     )
     client = api.client(base_url=base)
-    assert api.call(client.canvas.get_task, "a/../b?c", "t#x").task_id == "t#x"
+    assert (
+        api.call(client.canvas.get_task, uuid.UUID(CANVAS_ID), task_id).task_id == task_id.lower()
+    )
     ((request, _),) = httpserver.log
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    assert raw == "/v1/canvas/a%2F..%2Fb%3Fc/tasks/t%23x"
-    for bad in ("", ".", ".."):
-        with pytest.raises(spine.InvalidRequestError):
+    assert raw == f"/v1/canvas/{CANVAS_ID}/tasks/{task_id.lower()}"
+    # Ids the spec declares as UUIDs are checked before sending (the API would answer 400).
+    for bad in (
+        "",
+        ".",
+        "..",
+        "a/../b?c",
+        "t#x",
+        f"{CANVAS_ID}/x",
+        f" {CANVAS_ID}",
+        CANVAS_ID[:-1],
+    ):
+        with pytest.raises(spine.InvalidRequestError, match="Nothing was sent"):
             api.call(client.runs.get, bad)
+        with pytest.raises(spine.InvalidRequestError):
+            api.call(client.canvas.get_task, CANVAS_ID, bad)
     assert len(httpserver.log) == 1
 
 
@@ -146,17 +164,19 @@ def test_canvas_endpoints(api: Api, httpserver: HTTPServer, base: str) -> None:
     httpserver.expect_request(f"/v1/canvas/{CANVAS_ID}/dag").respond_with_json(
         envelope({"canvas_id": CANVAS_ID, "canvas_name": "c", "nodes": [node], "edges": []})
     )
-    task = {"task_id": "t1", "name": "Goal", "task_type": "parent-task", "status": "completed"}
+    task = {"task_id": TASK_ID, "name": "Goal", "task_type": "parent-task", "status": "completed"}
     httpserver.expect_request(f"/v1/canvas/{CANVAS_ID}/tasks").respond_with_json(
         envelope({"canvas_id": CANVAS_ID, "completed": [task]})
     )
-    httpserver.expect_request(f"/v1/canvas/{CANVAS_ID}/tasks/t1").respond_with_json(envelope(task))
+    httpserver.expect_request(f"/v1/canvas/{CANVAS_ID}/tasks/{TASK_ID}").respond_with_json(
+        envelope(task)
+    )
     client = api.client(base_url=base)
     dag = api.call(client.canvas.get_dag, CANVAS_ID)
     assert dag.nodes[0].type == spine.BlockType.PROMPT
     tree = api.call(client.canvas.get_tasks, CANVAS_ID)
     assert tree.completed[0].task_type == spine.TaskType.PARENT and tree.not_completed == []
-    assert api.call(client.canvas.get_task, CANVAS_ID, "t1").name == "Goal"
+    assert api.call(client.canvas.get_task, CANVAS_ID, TASK_ID).name == "Goal"
 
 
 def _form(request: Request) -> tuple[dict[str, list[str]], list[tuple[str, str, str, bytes]]]:

@@ -242,7 +242,9 @@ def test_redirects_are_never_followed(
     assert info.value.status_code == code and "not followed" in str(info.value)
     with pytest.raises(spine.UnexpectedResponseError) as info:
         api.call(client.runs.create, PROMPT)
-    assert not info.value.run_may_exist
+    # A create answered with a redirect may have been acted on (issue 12): ambiguous, with
+    # the key that gets the run without paying twice.
+    assert info.value.run_may_exist and info.value.idempotency_key
     assert other_server.requests == []
     assert [r.query for r in sandbox.requests if "moved" in r.query] == []
     assert sandbox.runs_created == 1
@@ -258,7 +260,7 @@ def test_a_redirecting_http_client_of_the_caller_is_not_followed_either(
     client = api.client(base_url=server.url, http_client=http)
     server.script(b.redirect(f"http://localhost:{other_server.port}/steal"))
     with pytest.raises(spine.UnexpectedResponseError):
-        api.call(client.runs.get, "r1")
+        api.call(client.runs.get, "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
     assert other_server.requests == []
     result = http.aclose() if api.is_async else http.close()
     if result is not None:
@@ -274,3 +276,45 @@ def test_wait_with_zero_timeout_checks_exactly_once(api: Api, sandbox: Sandbox) 
     sandbox.complete(handle.run_id)
     assert api.call(handle.wait, timeout=0).final_output
     assert len(_polls(sandbox)) == 2
+
+
+# ----------------------------------------------------------------------------- documented policies
+
+
+@pytest.mark.parametrize(
+    ("policy", "retry_after", "expected"),
+    [
+        # The issue's example: base_delay above max_delay; every delay is max_delay.
+        (spine.RetryPolicy(max_retries=2, base_delay=10.0, max_delay=0.05), None, [0.05, 0.05]),
+        (spine.RetryPolicy(max_retries=2, base_delay=10.0, max_delay=0.05), 7, [0.05, 0.05]),
+        # No cap: Retry-After as asked, backoff as computed.
+        (spine.RetryPolicy(max_retries=2, max_delay=float("inf")), 4000, [4000.0, 4000.0]),
+        (spine.RetryPolicy(max_retries=2, base_delay=3, max_delay=float("inf"), jitter=0), None,
+         [3.0, 6.0]),
+        # No delay at all.
+        (spine.RetryPolicy(max_retries=2, base_delay=0, max_delay=0), None, [0.0, 0.0]),
+    ],
+)  # fmt: skip
+def test_every_documented_policy_drives_real_retries(
+    api: Api,
+    sandbox: Sandbox,
+    policy: spine.RetryPolicy,
+    retry_after: int | None,
+    expected: list[float],
+) -> None:
+    client = api.client(base_url=sandbox.url, retry_policy=policy)
+    handle = api.call(client.runs.create, PROMPT)
+    sandbox.inject(status=503, path="/v1/run/*", times=2, retry_after=retry_after)
+    assert api.call(client.runs.get, handle.run_id).run_id == handle.run_id
+    assert api.sleeps == pytest.approx(expected)
+
+
+def test_a_wide_jitter_never_sleeps_a_negative_delay(api: Api, sandbox: Sandbox) -> None:
+    client = api.client(
+        base_url=sandbox.url, retry_policy=spine.RetryPolicy(max_retries=6, jitter=5.0)
+    )
+    client._runtime.settings.rand = iter([0.0, 1.0, 0.1, 0.9, 0.0, 0.5]).__next__
+    handle = api.call(client.runs.create, PROMPT)
+    sandbox.inject(status=500, path="/v1/run/*", times=6)
+    api.call(client.runs.get, handle.run_id)
+    assert len(api.sleeps) == 6 and min(api.sleeps) == 0.0 and max(api.sleeps) > 0

@@ -142,7 +142,7 @@ def test_the_key_never_appears_in_errors_or_logs(
     calls = [
         lambda: api.call(client.runs.get, handle.run_id),
         lambda: api.call(client.runs.create, "again", files=[("a.txt", b"x")]),
-        lambda: api.call(client.canvas.get_dag, "c1"),
+        lambda: api.call(client.canvas.get_dag, "c1c1c1c1-c1c1-4c1c-8c1c-c1c1c1c1c1c1"),
         lambda: api.call(handle.wait, timeout=0.1, poll_interval=0.02),
     ]
     if scenario in ("stall", "trickle"):  # real timeouts: the first two calls say it all
@@ -226,3 +226,196 @@ def test_artifact_downloads_never_carry_the_key(api: Api, tmp_path: Any) -> None
     assert len(fetched) == len(result.artifacts)
     assert all(r.api_key is None for r in fetched), "the key went to an artifact URL"
     assert all(key not in str(r.headers) for r in fetched)
+
+
+# ----------------------------------------------------------------------------- whatever is echoed
+
+
+def _deep(value: Any, seen: set[int] | None = None) -> Iterator[str]:
+    """Every text reachable from ``value``: reprs, strings and bytes, nested containers and
+    the attributes of objects (an exception's, a model's)."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    yield repr(value)
+    if isinstance(value, bytes | bytearray):
+        yield bytes(value).decode("latin-1")
+    elif isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _deep(k, seen)
+            yield from _deep(v, seen)
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            yield from _deep(item, seen)
+    elif hasattr(value, "model_dump"):
+        yield from _deep(value.model_dump(), seen)
+    elif hasattr(value, "__dict__"):
+        yield from _deep(dict(vars(value)), seen)
+
+
+def _everything(exc: BaseException) -> list[str]:
+    texts = ["".join(traceback.format_exception(exc))]
+    current: BaseException | None = exc
+    chain: set[int] = set()
+    while current is not None and id(current) not in chain:
+        chain.add(id(current))
+        texts += [str(current), *(_deep(current.args)), *_deep(getattr(current, "__notes__", []))]
+        texts += list(_deep(dict(vars(current))))
+        if isinstance(current, spine.SpineError):
+            texts.append(pickle.dumps(current).decode("latin-1"))
+            texts += list(_deep(dict(vars(pickle.loads(pickle.dumps(current))))))
+        current = current.__cause__ or current.__context__
+    return texts
+
+
+def _forms(key: str) -> dict[str, str]:
+    """The key as a hostile server may echo it back."""
+    return {
+        "literal": key,
+        "json-escaped": "".join(f"\\u{ord(c):04x}" if c == "_" else c for c in key),
+        "percent-encoded": "".join(f"%{ord(c):02X}" if c in "_-" else c for c in key),
+        "html-entities": "".join(f"&#{ord(c)};" for c in key),
+    }
+
+
+def _echoing(status: int, where: str, form: str) -> b.Behaviour:
+    def run(server: FaultServer, sock: socket.socket, request: Request) -> bool:
+        key = request.headers.get("x-api-key", "")
+        echo = _forms(key)[form]
+        headers: list[tuple[str, str]] = []
+        reason = "X"
+        body = b'{"success": false, "error": "nope"}'
+        if where == "envelope":
+            body = f'{{"success": false, "error": "bad key {echo}", "x": {{"k": ["{echo}"]}}}}'
+            body = body.encode()
+        elif where == "html":
+            body = f"<html><body>Denied for {echo}</body></html>".encode()
+            headers.append(("Content-Type", "text/html"))
+        elif where == "header":
+            headers += [("X-Request-ID", echo), ("X-Echo", echo), ("Location", f"/x?k={echo}")]
+        elif where == "reason":
+            reason = f"Denied {echo}"
+        raw = b.http_response(status, body, headers, reason=reason)
+        sock.sendall(raw)
+        return True
+
+    return run
+
+
+@pytest.mark.parametrize("status", [401, 400, 429, 503, 302, 200])
+@pytest.mark.parametrize("where", ["envelope", "html", "header", "reason"])
+@pytest.mark.parametrize("form", ["literal", "json-escaped", "percent-encoded", "html-entities"])
+def test_an_echoed_key_survives_nowhere(
+    api: Api,
+    server: FaultServer,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    where: str,
+    form: str,
+) -> None:
+    # The issue's example is (401, envelope, literal): exc.response_body, exc.raw_body and
+    # pickle.dumps(exc) held the key.
+    caplog.set_level(logging.DEBUG)  # every logger: spine, httpx, httpcore
+    for key in _keys():
+        server.script(_echoing(status, where, form))
+        client = api.client(api_key=key, base_url=server.url)
+        errors: list[BaseException] = []
+        for method, arg in (
+            (client.runs.get, "550e8400-e29b-41d4-a716-446655440000"),
+            (client.runs.create, "hello"),
+        ):
+            with pytest.raises(spine.SpineError) as info:
+                api.call(method, arg)
+            errors.append(info.value)
+        texts = [t for exc in errors for t in _everything(exc)]
+        texts += [r.getMessage() for r in caplog.records] + [caplog.text]
+        for fragment in _fragments(key):
+            leaks = [t for t in texts if fragment in t]
+            assert not leaks, f"the key leaked: {leaks[0][:300]}"
+        caplog.clear()
+
+
+def test_a_cause_holding_the_key_in_an_attribute_is_replaced(api: Api, server: FaultServer) -> None:
+    # A status line h11 refuses is quoted in its error message; the stand-in keeps neither.
+    def bad_status_line(server: FaultServer, sock: socket.socket, request: Request) -> bool:
+        key = request.headers.get("x-api-key", "")
+        sock.sendall(f"HTTP/1.1 2x0 {key}\r\nContent-Length: 0\r\n\r\n".encode())
+        return False
+
+    for key in _keys():
+        server.script(bad_status_line)
+        client = api.client(api_key=key, base_url=server.url, retry_policy=spine.RetryPolicy.none())
+        with pytest.raises(spine.SpineError) as info:
+            api.call(client.runs.create, "hello")
+        texts = _everything(info.value)
+        for fragment in _fragments(key):
+            assert not [t for t in texts if fragment in t]
+
+
+def test_a_failed_run_echoing_the_key_keeps_it_out_of_errors_run_and_pickle(
+    api: Api, server: FaultServer
+) -> None:
+    for key in _keys():
+        client = api.client(api_key=key, base_url=server.url)
+        server.script(b.api(), _echo_failed_run)
+        handle = api.call(client.runs.create, "hello")
+        with pytest.raises(spine.RunFailedError) as info:
+            api.call(handle.wait, poll_interval=0.1)
+        err = info.value
+        assert err.errors and err.run is not None and "rejected" in err.errors[0].error
+        texts = _everything(err) + list(_deep(err.errors)) + list(_deep(err.run))
+        for fragment in _fragments(key):
+            assert not [t for t in texts if fragment in t]
+        server.script(b.api())
+
+
+def test_the_cli_never_prints_an_echoed_key(server: FaultServer, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    key = "sk_spine_" + secrets.token_hex(16)
+
+    def echo_run(server: FaultServer, sock: socket.socket, request: Request) -> bool:
+        sent = request.headers.get("x-api-key", "")
+        run_id = request.path.rsplit("/", 1)[-1]
+        data = {
+            "run_id": run_id,
+            "status": "partial",
+            "canvas_id": "c1c1c1c1-c1c1-4c1c-8c1c-c1c1c1c1c1c1",
+            "result": {
+                "final_output": f"# Your key is {sent}\n",
+                "artifacts": [
+                    {"id": "a", "type": "txt", "name": f"{sent}.txt", "download_url": "http://x/"}
+                ],
+            },
+            "errors": [{"error": f"key {sent} rejected", "block_type": sent}],
+            "template": sent,
+        }
+        headers = [("X-Request-ID", sent)]
+        body = json.dumps({"success": True, "data": data}).encode()
+        sock.sendall(b.http_response(200, body, headers))
+        return True
+
+    server.script(echo_run)
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SPINE_")}
+    env.update(SPINE_API_KEY=key, SPINE_BASE_URL=server.url, PYTHONIOENCODING="utf-8")
+    run_id = "550e8400-e29b-41d4-a716-446655440000"
+    outputs = []
+    for args in (["status", run_id], ["status", run_id, "--json"], ["wait", run_id],
+                 ["wait", run_id, "--json"], ["--debug", "status", run_id]):  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "spine", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+        )
+        outputs += [proc.stdout, proc.stderr]
+        # The echoed values were shown, masked (JSON output escapes the ellipsis).
+        assert "sk_spine_\u2026" in proc.stdout or "sk_spine_\\u2026" in proc.stdout
+    for fragment in _fragments(key):
+        assert not [o for o in outputs if fragment in o]

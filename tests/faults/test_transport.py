@@ -18,6 +18,10 @@ from .conftest import Api
 
 ONE_RETRY = spine.RetryPolicy(max_retries=1, base_delay=0.01, max_delay=0.01)
 
+R1 = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+R1B = R1.encode()
+EVIL = b"e0e0e0e0-e0e0-4e0e-8e0e-e0e0e0e0e0e0"
+
 
 def _create(api: Api, client: object, **kwargs: object) -> object:
     return api.call(client.runs.create, "Summarise Q1", **kwargs)  # type: ignore[attr-defined]
@@ -185,10 +189,10 @@ def test_gzip_bomb_is_refused_without_inflating_it(api: Api, server: FaultServer
 
 def test_gzip_body_is_decoded(api: Api, server: FaultServer) -> None:
     client = api.client(base_url=server.url)
-    body = b'{"success": true, "data": {"run_id": "r1", "status": "running"}}'
+    body = b'{"success": true, "data": {"run_id": "%b", "status": "running"}}' % R1B
     server.script(b.gzipped(body))
-    run = api.call(client.runs.get, "r1")
-    assert run.run_id == "r1"
+    run = api.call(client.runs.get, R1)
+    assert run.run_id == R1
 
 
 def test_corrupt_gzip_is_an_unexpected_response(api: Api, server: FaultServer) -> None:
@@ -197,7 +201,7 @@ def test_corrupt_gzip_is_an_unexpected_response(api: Api, server: FaultServer) -
         b.raw(b.http_response(200, b"\x1f\x8b\x08not gzip at all", [("Content-Encoding", "gzip")]))
     )
     with pytest.raises(spine.SpineError) as info:
-        api.call(client.runs.get, "r1")
+        api.call(client.runs.get, R1)
     assert not isinstance(info.value, spine.SpineConnectionError) or info.value.__cause__
 
 
@@ -205,15 +209,15 @@ def test_unknown_content_encoding_is_an_unexpected_response(api: Api, server: Fa
     client = api.client(base_url=server.url)
     server.script(b.raw(b.http_response(200, b"\x00\x01", [("Content-Encoding", "snappy")])))
     with pytest.raises(spine.SpineError):
-        api.call(client.runs.get, "r1")
+        api.call(client.runs.get, R1)
 
 
 def test_body_shorter_than_content_length(api: Api, server: FaultServer) -> None:
     client = api.client(base_url=server.url, retry_policy=ONE_RETRY)
-    body = b'{"success": true, "data": {"run_id": "r1", "status": "running"}}'
+    body = b'{"success": true, "data": {"run_id": "%b", "status": "running"}}' % R1B
     server.script(b.raw(b.http_response(200, body, content_length=len(body) + 50)))
     with pytest.raises(spine.SpineConnectionError) as info:
-        api.call(client.runs.get, "r1")
+        api.call(client.runs.get, R1)
     assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
     assert len(server.requests) == 2  # retried once, then given up
 
@@ -223,20 +227,20 @@ def test_body_longer_than_content_length_never_leaks_into_the_next_response(
 ) -> None:
     """The bytes after the declared length must not be read as the next request's answer."""
     client = api.client(base_url=server.url, retry_policy=ONE_RETRY)
-    good = b'{"success": true, "data": {"run_id": "r1", "status": "running"}}'
-    evil = b'{"success": true, "data": {"run_id": "EVIL", "status": "completed"}}'
+    good = b'{"success": true, "data": {"run_id": "%b", "status": "running"}}' % R1B
+    evil = b'{"success": true, "data": {"run_id": "%b", "status": "completed"}}' % EVIL
     smuggled = b.http_response(200, evil)
     server.script(
         b.raw(b.http_response(200, good) + smuggled, keep=True),
         b.api(),
     )
-    first = api.call(client.runs.get, "r1")
-    assert first.run_id == "r1"
+    first = api.call(client.runs.get, R1)
+    assert first.run_id == R1
     try:
-        second = api.call(client.runs.get, "r1")
+        second = api.call(client.runs.get, R1)
     except spine.SpineError:
         return  # refusing is fine too
-    assert second.run_id != "EVIL"
+    assert second.run_id != EVIL.decode()
 
 
 def test_create_answered_with_garbage_says_the_run_may_exist(api: Api, server: FaultServer) -> None:
@@ -256,7 +260,7 @@ def test_html_error_page_from_a_proxy(api: Api, server: FaultServer) -> None:
     page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
     server.script(b.status(502, body=page, headers=[("Content-Type", "text/html")]))
     with pytest.raises(spine.ServerError) as info:
-        api.call(client.runs.get, "r1")
+        api.call(client.runs.get, R1)
     assert info.value.status_code == 502
     assert "502 Bad Gateway" in str(info.value)
     assert info.value.raw_body == page
@@ -266,22 +270,23 @@ HOSTILE_BODIES = {
     "not-json": b"Service Unavailable",
     "html": b"<!DOCTYPE html><html><body>Cloudflare</body></html>",
     "empty": b"",
-    "truncated": b'{"success": true, "data": {"run_id": "r1", "sta',
+    "truncated": b'{"success": true, "data": {"run_id": "%b", "sta' % R1B,
     "json-array": b"[1, 2, 3]",
     "json-string": b'"ok"',
     "no-data": b'{"success": true}',
-    "success-string": b'{"success": "yes", "data": {"run_id": "r1", "status": "running"}}',
+    "success-string": b'{"success": "yes", "data": {"run_id": "%b", "status": "running"}}' % R1B,
     "success-false-200": b'{"success": false, "error": "quota exceeded"}',
     "data-wrong-type": b'{"success": true, "data": {"run_id": 7, "status": ["running"]}}',
     "nested-deep": b'{"success": true, "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     "nested-objects": b'{"success": true, "data": ' + b'{"a":' * 50_000 + b"1" + b"}" * 50_001,
-    "huge-number": b'{"success": true, "data": {"run_id": "r1", "status": "x", "duration_ms": '
+    "huge-number": b'{"success": true, "data": {"run_id": "%b", "status": "x", "duration_ms": '
+    % R1B
     + b"9" * 5000
     + b"}}",
-    "nan": b'{"success": true, "data": {"run_id": "r1", "status": "x", "duration_ms": NaN}}',
+    "nan": b'{"success": true, "data": {"run_id": "%b", "status": "x", "duration_ms": NaN}}' % R1B,
     "invalid-utf8": b'{"success": true, "data": {"run_id": "r1\xff\xfe", "status": "x"}}',
     "lone-surrogate-escape": b'{"success": true, "data": {"run_id": "\\ud800", "status": "x"}}',
-    "bom": b'\xef\xbb\xbf{"success": true, "data": {"run_id": "r1", "status": "x"}}',
+    "bom": b'\xef\xbb\xbf{"success": true, "data": {"run_id": "%b", "status": "x"}}' % R1B,
 }
 
 
@@ -293,7 +298,7 @@ def test_hostile_2xx_bodies_raise_spine_errors_only(
     client = api.client(base_url=server.url)
     server.script(b.raw(b.http_response(200, body), keep=True))
     with pytest.raises(spine.SpineError) as info:
-        api.call(client.runs.get, "r1")
+        api.call(client.runs.get, R1)
     assert isinstance(info.value, spine.SpineAPIError) and info.value.status_code == 200
     # The same answer to a create: the server acted, so the run may exist.
     server.script(b.raw(b.http_response(200, body), keep=True))
@@ -310,7 +315,7 @@ def test_hostile_error_bodies_map_to_the_status(
     client = api.client(base_url=server.url, retry_policy=spine.RetryPolicy.none())
     server.script(b.raw(b.http_response(status, HOSTILE_BODIES[kind]), keep=True))
     with pytest.raises(spine.SpineAPIError) as info:
-        api.call(client.runs.get, "r1")
+        api.call(client.runs.get, R1)
     assert info.value.status_code == status
     if 500 <= status <= 599:
         assert isinstance(info.value, spine.ServerError)

@@ -28,6 +28,14 @@ from ._server import FaultServer
 from .conftest import Api
 
 
+def _run(i: int) -> str:
+    """A run id (a UUID: ids are checked before sending) numbered ``i``."""
+    return f"00000000-0000-4000-8000-{i:012d}"
+
+
+RUN_1 = _run(1)
+
+
 def _context(client: Any) -> Any:
     return client._runtime.http._transport._pool._ssl_context
 
@@ -194,7 +202,7 @@ def test_an_untrusted_certificate_is_refused_on_the_first_handshake(
     client = api.client(base_url=tls_server.url, retry_policy=spine.RetryPolicy.none())
     assert _context(client).loaded is False
     with pytest.raises(spine.SpineConnectionError) as info:
-        api.call(client.runs.get, "run-1")
+        api.call(client.runs.get, RUN_1)
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
     assert _context(client).loaded is True
 
@@ -204,8 +212,8 @@ def test_a_certificate_trusted_through_ssl_cert_file_is_accepted(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_server.cert))
     client = api.client(base_url=tls_server.url, retry_policy=spine.RetryPolicy.none())
-    state = api.call(client.runs.get, "run-1")
-    assert state.run_id == "run-1"
+    state = api.call(client.runs.get, RUN_1)
+    assert state.run_id == RUN_1
     assert tls_server.handshakes_failed == 0
 
 
@@ -220,8 +228,8 @@ def test_threads_making_their_first_tls_connections_at_once_all_verify(
 
     def first(i: int) -> str:
         barrier.wait(timeout=10)
-        return str(client.runs.get(f"run-{i}").run_id)
+        return str(client.runs.get(_run(i)).run_id)
 
     with ThreadPoolExecutor(16) as pool:
-        assert list(pool.map(first, range(16))) == [f"run-{i}" for i in range(16)]
+        assert list(pool.map(first, range(16))) == [_run(i) for i in range(16)]
     client.close()

@@ -27,6 +27,7 @@ from spine._models import (
     TaskTree,
     parse_envelope,
 )
+from spine._retry import body_is_error_envelope, is_transient, rule_of
 from spine._transport import BodyReader
 
 MODELS = [GetRunResponse, CreateRunResponse, CanvasDAG, TaskTree, TaskNode]
@@ -77,9 +78,14 @@ envelopes = st.fixed_dictionaries(
 )
 
 
+R1 = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+C1 = "c1c1c1c1-c1c1-4c1c-8c1c-c1c1c1c1c1c1"
+T1 = "7d1e9a52-2b8c-4c1f-9a3e-5f6b7c8d9e0f"
+
+
 def _run_like(draw: st.DrawFn) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "run_id": "r1",
+        "run_id": R1,
         "status": draw(st.text(max_size=12) | st.sampled_from([s.value for s in RunStatus])),
     }
     # Fields the SDK does not know (a server newer than the SDK): never a known name.
@@ -185,10 +191,10 @@ def test_the_pipeline_finish_path_only_returns_a_model_or_raises_a_spine_error(
 ) -> None:
     """``finish`` is the one place a complete response becomes a result or an exception."""
     op = {
-        "get_run": lambda: ops.get_run("r1"),
-        "get_dag": lambda: ops.get_dag("c1"),
-        "get_tasks": lambda: ops.get_tasks("c1"),
-        "get_task": lambda: ops.get_task("c1", "t1"),
+        "get_run": lambda: ops.get_run(R1),
+        "get_dag": lambda: ops.get_dag(C1),
+        "get_tasks": lambda: ops.get_tasks(C1),
+        "get_task": lambda: ops.get_task(C1, T1),
         "create": lambda: ops.create_run(
             "p",
             template="auto",
@@ -209,9 +215,19 @@ def test_the_pipeline_finish_path_only_returns_a_model_or_raises_a_spine_error(
         outcome = exc
     if isinstance(outcome, SpineError):
         assert str(outcome) and repr(outcome)
-        if which == "create" and 200 <= status < 300:
-            # The server answered 2xx: whatever was wrong with the body, the run may exist.
-            assert outcome.run_may_exist and outcome.idempotency_key == "k-1"
+        rule = rule_of(outcome)
+        assert rule is not None, "every failure is a row of the outcome table"
+        refused = status in {400, 401, 413, 429, 503} and body_is_error_envelope(body)
+        if which == "create":
+            # Bytes reached the server: only a definitive refusal says no run was made; a 2xx
+            # whatever its body, a redirect, any other status may come from a server that acted.
+            assert outcome.run_may_exist is (not refused)
+            assert (outcome.idempotency_key == "k-1") is (not refused)
+        else:
+            # A wait ends only on what no later poll can change.
+            ends = status in {401, 403, 404} or (status == 400 and refused)
+            ends = ends or 200 <= status < 300  # a success it cannot read
+            assert is_transient(outcome) is (not ends)
     else:
         assert 200 <= status < 300
         assert isinstance(outcome, op.model)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import spine._files as files_module
+from spine._exceptions import InvalidRequestError
 from spine._files import (
     ACCEPTED_SHAPES,
     UploadFile,
@@ -228,10 +229,11 @@ def test_missing_path(tmp_path: Path) -> None:
 
 
 def test_directory(tmp_path: Path) -> None:
-    with pytest.raises(IsADirectoryError) as info:
+    # Not a regular file: refused before any request (issue 12), as a FIFO or a device is.
+    with pytest.raises(InvalidRequestError) as info:
         normalize_files(tmp_path)
     assert str(tmp_path) in str(info.value)
-    assert "directory" in str(info.value)
+    assert "a directory, not a regular file" in str(info.value)
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
@@ -566,3 +568,82 @@ def test_many_files_in_order(many_paths: list[Path]) -> None:
     with opened_files(many_paths) as uploads:
         assert [read_all(u) for u in uploads] == [str(i).encode() for i in range(20)]
     assert all(u.stream.closed for u in uploads)
+
+
+# ----------------------------------------------------------------------------- unbounded reads
+
+
+class _SwappedOs:
+    """``os`` as ``spine._files`` sees it, except that ``stat`` reports a regular file: what a
+    FIFO swapped in right after the look (a race) would do."""
+
+    def __init__(self, regular: str) -> None:
+        self._regular = regular
+
+    def stat(self, path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        return os.stat(self._regular)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FIFOs")
+def test_a_fifo_swapped_in_after_the_look_is_opened_without_blocking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    fifo = tmp_path / "swapped"
+    os.mkfifo(fifo)
+    regular = tmp_path / "regular.txt"
+    regular.write_bytes(b"x")
+    monkeypatch.setattr(files_module, "os", _SwappedOs(str(regular)))
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            normalize_files([fifo])
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert outcome, "open() of the FIFO blocked"
+    assert isinstance(outcome[0], InvalidRequestError)
+    assert "a FIFO (named pipe), not a regular file" in str(outcome[0])
+
+
+class _Endless(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        view[:] = b"z" * len(view)
+        return len(view)
+
+
+def test_a_stream_of_unknown_size_is_read_up_to_its_bound() -> None:
+    stream = files_module._CallerStream(_Endless(), None, limit=1000)
+    assert len(stream.read(600)) == 600
+    with pytest.raises(files_module.UploadTooLargeError, match="more than 1000 bytes"):
+        stream.read(600)
+    with pytest.raises(files_module.UploadTooLargeError):
+        files_module._CallerStream(_Endless(), None, limit=10).read()
+
+
+def test_a_seekable_stream_has_no_bound() -> None:
+    data = b"y" * 5000
+    source = io.BytesIO(data)
+    source.read(10)  # partly read: sent through the view, from here
+    stream = files_module._CallerStream(source, 10, limit=100)
+    assert stream.read() == data[10:]
+
+
+def test_the_bound_is_large() -> None:
+    assert files_module.MAX_UNSIZED_UPLOAD_BYTES >= 1 << 30
+    (upload,) = normalize_files([("endless.bin", _Endless())])
+    assert isinstance(upload.stream, files_module._CallerStream)
+    assert upload.stream._limit == files_module.MAX_UNSIZED_UPLOAD_BYTES

@@ -10,7 +10,7 @@ import pytest
 from spine._enums import RunStatus
 from spine._exceptions import RunFailedError, SpineAPIError, SpineTimeoutError
 from spine._models import GetRunResponse, RunError, RunProgress, RunResult
-from spine._poller import Done, Failed, Poller, ProgressPoller, ProgressStep, Sleep, TimedOut
+from spine._poller import Done, Failed, Poller, PollNow, Report, Sleep, TimedOut, wait_steps
 from tests.unit.conftest import FakeClock
 
 
@@ -153,7 +153,6 @@ def test_remaining_never_negative(clock: FakeClock) -> None:
         ({"poll_interval": -2}, "poll_interval must be positive"),
         ({"max_poll_interval": math.inf}, "max_poll_interval must be finite"),
         ({"max_poll_interval": 0}, "max_poll_interval must be positive"),
-        ({"poll_interval": 40.0}, "must not exceed max_poll_interval"),
     ],
 )
 def test_validation(kwargs: dict[str, Any], needle: str) -> None:
@@ -161,32 +160,62 @@ def test_validation(kwargs: dict[str, Any], needle: str) -> None:
         Poller(**kwargs)
 
 
+def test_a_first_interval_above_the_cap_is_capped(clock: FakeClock) -> None:
+    # The documented meaning of max_poll_interval: no interval is longer. A poll_interval
+    # above it is allowed (the official SDK accepts it too) and every interval is the cap.
+    poller = Poller(timeout=None, poll_interval=40.0, max_poll_interval=30.0, clock=clock)
+    assert [poller.observe(run("running")) for _ in range(3)] == [Sleep(30.0)] * 3
+
+
 # ----------------------------------------------------------------------------- progress
 
 PROGRESS = RunProgress(tasks_completed=3, tasks_total=8, elapsed_ms=480000)
 
 
-def test_progress_while_running() -> None:
-    stepper = ProgressPoller(poll_interval=5.0)
-    assert stepper.observe(run("running", progress=PROGRESS)) == ProgressStep(PROGRESS, 5.0)
+def progress_steps(poll_interval: Any, clock: FakeClock, runs: list[GetRunResponse]) -> list[Any]:
+    """What stream_progress()'s loop asks its driver to do, for these polled states."""
+    steps = wait_steps(
+        Poller(
+            timeout=None, poll_interval=poll_interval, max_poll_interval=poll_interval, clock=clock
+        ),
+        "r1",
+        report=True,
+    )
+    seen: list[Any] = []
+    sent: Any = None
+    polled = iter(runs)
+    try:
+        while True:
+            step = steps.send(sent)
+            seen.append(step)
+            sent = next(polled) if isinstance(step, PollNow) else None
+    except StopIteration:
+        return seen
+
+
+def test_progress_while_running(clock: FakeClock) -> None:
+    steps = progress_steps(5.0, clock, [run("running", progress=PROGRESS)] * 2 + [run("completed")])
     # The interval is fixed: no backoff.
-    assert stepper.observe(run("running", progress=PROGRESS)) == ProgressStep(PROGRESS, 5.0)
+    assert steps[1:] == [Report(PROGRESS), Sleep(5.0), PollNow(None), Report(PROGRESS),
+                         Sleep(5.0), PollNow(None)]  # fmt: skip
 
 
-def test_progress_missing_is_skipped_but_polling_goes_on() -> None:
-    assert ProgressPoller().observe(run("running")) == ProgressStep(None, 2.0)
+def test_progress_missing_is_skipped_but_polling_goes_on(clock: FakeClock) -> None:
+    steps = progress_steps(2.0, clock, [run("running"), run("completed")])
+    assert steps == [PollNow(None), Sleep(2.0), PollNow(None)]
 
 
-def test_progress_of_unknown_status_keeps_polling() -> None:
-    assert ProgressPoller().observe(run("queued", progress=PROGRESS)) == ProgressStep(PROGRESS, 2.0)
+def test_progress_of_unknown_status_keeps_polling(clock: FakeClock) -> None:
+    steps = progress_steps(2.0, clock, [run("queued", progress=PROGRESS), run("completed")])
+    assert steps == [PollNow(None), Report(PROGRESS), Sleep(2.0), PollNow(None)]
 
 
 @pytest.mark.parametrize("status", ["completed", "partial", "failed"])
-def test_progress_stops_at_terminal(status: str) -> None:
-    assert ProgressPoller().observe(run(status, progress=PROGRESS)) == ProgressStep(None, None)
+def test_progress_stops_at_terminal(clock: FakeClock, status: str) -> None:
+    assert progress_steps(2.0, clock, [run(status, progress=PROGRESS)]) == [PollNow(None)]
 
 
 @pytest.mark.parametrize("interval", [0, -1, math.inf, math.nan, "2"])
 def test_progress_validation(interval: Any) -> None:
     with pytest.raises(ValueError, match="poll_interval"):
-        ProgressPoller(interval)
+        Poller(timeout=None, poll_interval=interval, max_poll_interval=interval)

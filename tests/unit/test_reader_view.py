@@ -185,7 +185,7 @@ def _messages(box: Sandbox) -> Iterator[tuple[str, BaseException]]:
         for label, call in (
             ("empty prompt", lambda: client.runs.create("")),
             ("blocks=[]", lambda: client.runs.create("x", blocks=[])),
-            ("bad id", lambda: client.runs.get("../x")),
+            ("bad id", lambda: client.runs.get("not-a-uuid")),  # refused before sending
             ("not found", lambda: client.runs.get(RUN_ID)),
             ("failed run", lambda: client.runs.create("x [sandbox:failed]").wait(
                 poll_interval=0.01)),

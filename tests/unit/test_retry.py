@@ -8,6 +8,7 @@ import email.utils
 import logging
 import math
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Any
 
 import httpx
@@ -67,12 +68,18 @@ def test_policy_normalises_ints_to_floats() -> None:
         ({"max_retries": "3"}, "max_retries must be an int"),
         ({"base_delay": -0.1}, "base_delay must not be negative"),
         ({"base_delay": math.nan}, "base_delay must be finite"),
-        ({"max_delay": math.inf}, "max_delay must be finite"),
+        ({"base_delay": math.inf}, "base_delay must be finite"),
+        ({"max_delay": math.nan}, "max_delay must be finite"),
+        ({"max_delay": -1}, "max_delay must not be negative"),
         ({"max_delay": "30"}, "max_delay must be a number"),
+        ({"base_delay": True}, "base_delay must be a number"),
+        ({"base_delay": None}, "base_delay must be a number"),
+        ({"base_delay": 1j}, "base_delay must be a number"),
         ({"jitter": -0.01}, "jitter must not be negative"),
-        ({"jitter": 1.01}, "jitter must be between 0 and 1"),
         ({"jitter": math.nan}, "jitter must be finite"),
-        ({"base_delay": 10.0, "max_delay": 5.0}, "must not exceed max_delay"),
+        ({"jitter": math.inf}, "jitter must be finite"),
+        ({"jitter": False}, "jitter must be a number"),
+        ({"max_retries": None}, "max_retries must be an int"),
     ],
 )
 def test_policy_validation(kwargs: dict[str, Any], needle: str) -> None:
@@ -83,6 +90,49 @@ def test_policy_validation(kwargs: dict[str, Any], needle: str) -> None:
 def test_policy_edge_values_are_valid() -> None:
     RetryPolicy(max_retries=0, base_delay=0, max_delay=0, jitter=0)
     RetryPolicy(jitter=1.0)
+
+
+# Every combination the docs allow, with its documented meaning (max_delay caps every delay,
+# Retry-After included; jitter is a relative spread; the result is never negative).
+@pytest.mark.parametrize(
+    ("kwargs", "attempt", "rand", "retry_after", "expected"),
+    [
+        # the example: base_delay above max_delay -> every delay is max_delay
+        ({"max_retries": 2, "base_delay": 10.0, "max_delay": 0.05}, 0, 0.5, None, 0.05),
+        ({"max_retries": 2, "base_delay": 10.0, "max_delay": 0.05}, 1, 0.0, None, 0.05),
+        ({"base_delay": 10.0, "max_delay": 0.05}, 0, 0.5, 7.0, 0.05),
+        ({"base_delay": 5, "max_delay": 0}, 3, 0.5, None, 0.0),
+        # max_delay=inf: no cap (the backoff doubles without bound; Retry-After as asked)
+        ({"base_delay": 1.0, "max_delay": math.inf, "jitter": 0}, 10, 0.5, None, 1024.0),
+        ({"max_delay": math.inf}, 0, 0.5, 4000.0, 4000.0),
+        # a spread over 1: a draw below zero becomes 0, above is scaled
+        ({"base_delay": 1.0, "jitter": 3.0}, 0, 0.0, None, 0.0),
+        ({"base_delay": 1.0, "jitter": 3.0}, 0, 1.0, None, 4.0),
+        # numbers of any real type
+        ({"base_delay": Fraction(1, 4), "jitter": 0}, 0, 0.5, None, 0.25),
+    ],
+)
+def test_every_documented_combination_is_accepted_with_its_meaning(
+    kwargs: dict[str, Any], attempt: int, rand: float, retry_after: float | None, expected: float
+) -> None:
+    policy = RetryPolicy(**kwargs)
+    assert compute_delay(policy, attempt, retry_after, lambda: rand) == pytest.approx(expected)
+
+
+def test_an_uncapped_delay_stays_sleepable() -> None:
+    policy = RetryPolicy(base_delay=1.0, max_delay=math.inf)
+    delay = compute_delay(policy, 10_000, None, half)
+    assert math.isfinite(delay) and delay > 1e8
+    assert math.isfinite(compute_delay(policy, 0, 1e300, half))
+
+
+def test_integral_max_retries_of_other_types_is_an_int() -> None:
+    class Three:
+        def __index__(self) -> int:
+            return 3
+
+    policy = RetryPolicy(max_retries=Three())  # type: ignore[arg-type]
+    assert policy.max_retries == 3 and type(policy.max_retries) is int
 
 
 # ----------------------------------------------------------------------------- Retry-After
@@ -201,31 +251,50 @@ def test_other_exceptions_are_not_retried(exc: BaseException) -> None:
     assert not should_retry_exception(exc, idempotent=False)
 
 
+ENVELOPE = b'{"success": false, "error": "no"}'
+
+
+# (status, enveloped): retried as a GET, retried as a create, a create's run may exist.
+# A create that got bytes to the server is ambiguous unless the API refused it definitively
+# (400, 401, 413, 429, 503 with its error envelope).
 @pytest.mark.parametrize(
-    ("status", "get", "post", "ambiguous"),
+    ("status", "enveloped", "get", "post", "ambiguous"),
     [
-        (200, False, False, False),
-        (201, False, False, False),
-        (400, False, False, False),
-        (401, False, False, False),
-        (404, False, False, False),
-        (408, True, False, False),
-        (409, False, False, False),
-        (413, False, False, False),
-        (429, True, True, False),
-        (500, True, False, True),
-        (501, True, False, True),
-        (502, True, False, True),
-        (503, True, True, False),
-        (504, True, False, True),
-        (599, True, False, True),
+        (200, True, False, False, False),
+        (201, True, False, False, False),
+        (301, True, False, False, True),
+        (303, False, False, False, True),
+        (400, True, False, False, False),
+        (400, False, False, False, True),
+        (401, True, False, False, False),
+        (401, False, False, False, True),
+        (403, True, False, False, True),
+        (404, True, False, False, True),
+        (408, True, True, False, True),
+        (409, True, False, False, True),
+        (413, True, False, False, False),
+        (413, False, False, False, True),
+        (418, True, False, False, True),
+        (429, True, True, True, False),
+        (429, False, True, False, True),
+        (500, True, True, False, True),
+        (501, True, True, False, True),
+        (502, True, True, False, True),
+        (503, True, True, True, False),
+        (503, False, True, False, True),
+        (504, True, True, False, True),
+        (599, True, True, False, True),
+        (600, True, False, False, True),
     ],
 )
-def test_status_classification(status: int, get: bool, post: bool, ambiguous: bool) -> None:
-    assert should_retry_status(status, idempotent=True) is get
-    assert should_retry_status(status, idempotent=False) is post
-    assert is_ambiguous(status) is ambiguous
-    assert is_ambiguous(httpx.Response(status)) is ambiguous
+def test_status_classification(
+    status: int, enveloped: bool, get: bool, post: bool, ambiguous: bool
+) -> None:
+    assert should_retry_status(status, idempotent=True, enveloped=enveloped) is get
+    assert should_retry_status(status, idempotent=False, enveloped=enveloped) is post
+    assert is_ambiguous(status, enveloped=enveloped) is ambiguous
+    body = ENVELOPE if enveloped else b"<html>proxy</html>"
+    assert is_ambiguous(httpx.Response(status, content=body)) is ambiguous
 
 
 # ----------------------------------------------------------------------------- tenacity drivers
@@ -233,8 +302,10 @@ def test_status_classification(status: int, get: bool, post: bool, ambiguous: bo
 Outcome = httpx.Response | BaseException
 
 
-def response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, headers=headers, request=REQUEST)
+def response(
+    status: int, headers: dict[str, str] | None = None, content: bytes = b""
+) -> httpx.Response:
+    return httpx.Response(status, headers=headers, content=content, request=REQUEST)
 
 
 class Attempts:
@@ -357,7 +428,7 @@ def test_post_never_retries_ambiguous_statuses(status: int) -> None:
 
 def test_post_retries_503_with_retry_after() -> None:
     attempts, clock, result = drive(
-        [response(503, {"Retry-After": "2"}), response(200)], idempotent=False
+        [response(503, {"Retry-After": "2"}, ENVELOPE), response(200)], idempotent=False
     )
     assert attempts.calls == 2
     assert clock.sleeps == [2.0]
@@ -367,7 +438,7 @@ def test_post_retries_503_with_retry_after() -> None:
 
 def test_post_retries_429_capped_at_max_delay() -> None:
     attempts, clock, _ = drive(
-        [response(429, {"Retry-After": "100"}), response(200)], idempotent=False
+        [response(429, {"Retry-After": "100"}, ENVELOPE), response(200)], idempotent=False
     )
     assert attempts.calls == 2
     assert clock.sleeps == [30.0]
@@ -454,7 +525,9 @@ def test_retry_logs_at_info(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_the_same_kwargs_drive_async_retrying() -> None:
     clock = FakeClock()
-    attempts = Attempts([response(503, {"Retry-After": "2"}), make_exc(httpx.ConnectError)])
+    attempts = Attempts(
+        [response(503, {"Retry-After": "2"}, ENVELOPE), make_exc(httpx.ConnectError)]
+    )
     attempts.outcomes.append(response(200))
 
     async def fake_sleep(seconds: float) -> None:
