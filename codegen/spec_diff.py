@@ -11,7 +11,9 @@ breaking
     a removed or renamed operation, field, parameter, status or enum value; a type change; a
     request field or parameter made required, or a new required one; a response field made
     optional; nullability, bounds or a closed set of a response changed; a tighter request
-    constraint; a new value of a closed set the SDK reads.
+    constraint; a new value of a closed set the SDK reads, or of a set the docs give as closed
+    although the SDK parses it as open (``x-spine-closed-in-docs``: a new run status needs a
+    decision whether it ends a run).
 compatible
     an added operation, optional request field or parameter, response field, status or media
     type; a new value of an open set (or of a set the SDK only sends); a looser request
@@ -20,9 +22,10 @@ documentation
     descriptions, summaries, examples and ``x-`` extensions (counted, not listed one by one).
 
 It exits non-zero on a breaking change unless ``spine/_version.py`` was bumped as semver asks
-(the major version, or the minor one while the major is 0) and ``CHANGELOG.md`` has a section
-for the new version. Rules live in small functions, each with a unit test
-(``tests/contract/test_spec_diff.py``).
+(the major version, or the minor one while the major is 0) and the new version's section of
+``CHANGELOG.md`` names each breaking element (``Schema.field``, the operation such as
+``POST /v1/run``, or the enum value); the failure prints the lines to add. Rules live in
+small functions, each with a unit test (``tests/contract/test_spec_diff.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ METHODS = ("get", "put", "post", "delete", "patch")
 DOC_KEYS = {"description", "summary", "examples", "example", "title", "deprecated", "externalDocs"}
 BOUNDS_MIN = ("minimum", "exclusiveMinimum", "minLength", "minItems")
 BOUNDS_MAX = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+
+# Where the SDK decides what a value of a set closed in the docs means (named in the message).
+DECISIONS = {
+    "RunStatus": " (whether it ends a run: RUN_STATUS_OUTCOMES in spine/_enums.py)",
+}
 
 BREAKING = "breaking"
 COMPATIBLE = "compatible"
@@ -119,10 +127,12 @@ def usage(spec: dict[str, Any]) -> dict[str, set[str]]:
     return used
 
 
-def open_sets(spec: dict[str, Any]) -> set[str]:
-    """Enum schemas read only as open sets: ``anyOf: [{$ref: Enum}, {type: string}]``."""
+def _wrapped_sets(spec: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """Enum schemas read only through ``anyOf: [{$ref: Enum}, {type: string}]``, and those of
+    them whose wrapper says the docs give the set as closed (``x-spine-closed-in-docs``)."""
     direct: set[str] = set()
     wrapped: set[str] = set()
+    closed_in_docs: set[str] = set()
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -132,6 +142,8 @@ def open_sets(spec: dict[str, Any]) -> set[str]:
                 plain = [b for b in branches if b == {"type": "string"}]
                 if plain and any(names):
                     wrapped.update(n for n in names if n)
+                    if node.get("x-spine-closed-in-docs") is True:
+                        closed_in_docs.update(n for n in names if n)
                     return
             name = _ref_name(node)
             if name:
@@ -144,7 +156,21 @@ def open_sets(spec: dict[str, Any]) -> set[str]:
 
     walk({k: v for k, v in spec.items() if k != "components"})
     walk({k: v for k, v in spec.get("components", {}).items()})
-    return wrapped - direct
+    return wrapped - direct, closed_in_docs & (wrapped - direct)
+
+
+def open_sets(spec: dict[str, Any]) -> set[str]:
+    """Enum schemas read only as open sets (an unknown value parses as a string), except those
+    the docs give as closed: a new value of one of those needs a decision (see
+    :func:`closed_in_docs`)."""
+    wrapped, closed = _wrapped_sets(spec)
+    return wrapped - closed
+
+
+def closed_in_docs(spec: dict[str, Any]) -> set[str]:
+    """Enum schemas the SDK parses as open sets although the docs give them as closed (the
+    wrapper carries ``x-spine-closed-in-docs: true``, as OpenRunStatus does)."""
+    return _wrapped_sets(spec)[1]
 
 
 def _types(schema: dict[str, Any]) -> tuple[set[str], bool]:
@@ -182,6 +208,7 @@ def compare_schema(
     sides: set[str],
     *,
     open_set: bool = False,
+    docs_closed: bool = False,
     old_spec: dict[str, Any] | None = None,
     new_spec: dict[str, Any] | None = None,
 ) -> list[Change]:
@@ -191,7 +218,8 @@ def compare_schema(
     old_kinds, old_null = _types(old)
     new_kinds, new_null = _types(new)
     if old_kinds != new_kinds:
-        changes.append(Change(
+        as_set = _set_change(old, new, where, sides, old_spec, new_spec)
+        changes.append(as_set or Change(
             BREAKING, where,
             f"type changed from {_describe(old_kinds)} to {_describe(new_kinds)}",
         ))  # fmt: skip
@@ -204,7 +232,7 @@ def compare_schema(
             )))  # fmt: skip
         else:
             changes.append(Change(BREAKING, where, "may no longer be null (a narrowed type)"))
-    changes += _compare_enum(old, new, where, sides, open_set)
+    changes += _compare_enum(old, new, where, sides, open_set, docs_closed)
     changes += _compare_bounds(old, new, where, request, response)
     if old.get("pattern") != new.get("pattern"):
         changes.append(_pattern_change(old, new, where, old_spec, new_spec))
@@ -236,11 +264,88 @@ def compare_schema(
     return changes
 
 
+def _string_set(
+    spec: dict[str, Any] | None, schema: dict[str, Any]
+) -> tuple[list[str], bool] | None:
+    """The values of a set of strings (an inline ``enum``, a ``$ref`` to an enum schema, or an
+    open-set wrapper ``anyOf: [{$ref: Enum}, {type: string}]``) and whether it is open; None for
+    anything else (a plain string included)."""
+    if "enum" in schema:
+        return [str(v) for v in schema["enum"]], False
+    if spec is None or _ref_name(schema) is None:
+        return None
+    target = _resolve(spec, schema)
+    if not isinstance(target, dict):
+        return None
+    if "enum" in target:
+        return [str(v) for v in target["enum"]], False
+    branches = target.get("anyOf")
+    if isinstance(branches, list) and {"type": "string"} in branches:
+        for branch in branches:
+            if isinstance(branch, dict) and _ref_name(branch):
+                inner = _resolve(spec, branch)
+                if isinstance(inner, dict) and "enum" in inner:
+                    return [str(v) for v in inner["enum"]], True
+    return None
+
+
+def _is_plain_string(schema: dict[str, Any]) -> bool:
+    return _types(schema)[0] == {"string"} and "enum" not in schema and _ref_name(schema) is None
+
+
+def _set_change(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    where: str,
+    sides: set[str],
+    old_spec: dict[str, Any] | None,
+    new_spec: dict[str, Any] | None,
+) -> Change | None:
+    """A string field that became a set of values (or stopped being one), said once rather
+    than as one line per value; None when the change is not of that kind."""
+    request, response = "request" in sides, "response" in sides
+    old_set, new_set = _string_set(old_spec, old), _string_set(new_spec, new)
+    name = _ref_name(new) or _ref_name(old)
+    named = f" ({name})" if name else ""
+    if _is_plain_string(old) and new_set is not None:
+        values, is_open = new_set
+        listed = ", ".join(values)
+        if is_open:
+            return Change(COMPATIBLE, where, (
+                f"a string that now lists {len(values)} known values{named}: [{listed}] (an open "
+                "set: any other string is still accepted)"
+            ))  # fmt: skip
+        return Change(BREAKING if (request or response) else COMPATIBLE, where, (
+            f"narrowed from string to a closed set{named} of {len(values)} values: [{listed}]"
+            + (" (models must follow: an enum, or an open-set parser)" if response else "")
+            + (" (requests with other values now fail)" if request else "")
+        ))  # fmt: skip
+    if old_set is not None and _is_plain_string(new):
+        values, was_open = old_set
+        if was_open:
+            return Change(COMPATIBLE, where, f"no longer lists its known values{named}")
+        return Change(BREAKING if response else COMPATIBLE, where, (
+            f"widened from a closed set{named} of {len(values)} values to any string"
+            + (" (models typed with the set refuse other values)" if response else "")
+        ))  # fmt: skip
+    return None
+
+
 def _compare_enum(
-    old: dict[str, Any], new: dict[str, Any], where: str, sides: set[str], open_set: bool
+    old: dict[str, Any],
+    new: dict[str, Any],
+    where: str,
+    sides: set[str],
+    open_set: bool,
+    docs_closed: bool = False,
 ) -> list[Change]:
     if "enum" not in old and "enum" not in new:
         return []
+    if "enum" not in old or "enum" not in new:
+        # A string that became a closed set (or stopped being one): one line, not one per value.
+        as_set = _set_change(old, new, where, sides, None, None)
+        if as_set is not None:
+            return [as_set]
     old_values, new_values = list(old.get("enum", [])), list(new.get("enum", []))
     changes = [
         Change(BREAKING, where, f"enum value {v!r} was removed")
@@ -250,7 +355,14 @@ def _compare_enum(
     for value in new_values:
         if value in old_values:
             continue
-        if open_set or not sides or sides == {"request"}:
+        if docs_closed and "response" in sides:
+            changes.append(Change(
+                BREAKING, where,
+                f"new value {value!r} of a set the docs give as closed (x-spine-closed-in-docs): "
+                "the SDK parses it as a string, but what it means must be decided before release"
+                + DECISIONS.get(where, ""),
+            ))  # fmt: skip
+        elif open_set or not sides or sides == {"request"}:
             why = (
                 "an open set" if open_set
                 else "no operation uses it" if not sides
@@ -537,6 +649,7 @@ def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     new_schemas = new.get("components", {}).get("schemas", {})
     old_use, new_use = usage(old), usage(new)
     opened = open_sets(old) & open_sets(new)
+    docs_closed = closed_in_docs(old) | closed_in_docs(new)
     for name, schema in old_schemas.items():
         if name not in new_schemas:
             if old_use.get(name):
@@ -545,7 +658,7 @@ def diff_specs(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         sides = old_use.get(name, set()) | new_use.get(name, set())
         changes += compare_schema(
             schema, new_schemas[name], name, sides, open_set=name in opened,
-            old_spec=old, new_spec=new,
+            docs_closed=name in docs_closed, old_spec=old, new_spec=new,
         )  # fmt: skip
     for name in new_schemas:
         if name not in old_schemas:
@@ -580,18 +693,72 @@ def required_bump(old: tuple[int, int, int]) -> tuple[int, int, int]:
     return (old[0] + 1, 0, 0)
 
 
-def changelog_has(changelog: str, version: str) -> bool:
-    """A Keep a Changelog section ``## [version]`` with at least one entry under it."""
+def changelog_section(changelog: str, version: str) -> str | None:
+    """The body of the Keep a Changelog section ``## [version]``, or None without one."""
     match = re.search(
         rf"^## \[{re.escape(version)}\][^\n]*\n(?P<body>.*?)(?=^## \[|\Z)", changelog, re.M | re.S
     )
-    return bool(match and re.search(r"^\s*[-*] \S", match["body"], re.M))
+    return match["body"] if match else None
+
+
+def changelog_has(changelog: str, version: str) -> bool:
+    """A Keep a Changelog section ``## [version]`` with at least one entry under it."""
+    body = changelog_section(changelog, version)
+    return bool(body and re.search(r"^\s*[-*] \S", body, re.M))
+
+
+_OPERATION = re.compile(r"^(?:(?:GET|PUT|POST|DELETE|PATCH) /\S*|webhook \S+)")
+_VALUE = re.compile(r"^(?:enum value|new value) (?P<q>['\"])(?P<value>.*?)(?P=q)")
+
+
+def element(change: Change) -> str:
+    """What a changelog entry must name for ``change``: the enum value (``cancelled``), the
+    operation (``POST /v1/run``) or the schema field (``CreateRunResponse.poll_url``)."""
+    value = _VALUE.match(change.what)
+    if value:
+        return value["value"]
+    operation = _OPERATION.match(change.where)
+    if operation:
+        return operation.group(0)
+    return change.where.replace("[]", "")
+
+
+def changelog_line(change: Change) -> str:
+    """The changelog line that names ``change`` (what the gate asks for)."""
+    name = element(change)
+    if _VALUE.match(change.what):
+        return f"- `{change.where}` value `{name}`: {change.what}."
+    if change.where.startswith(name):
+        rest = change.where[len(name) :]
+        if rest == "[]" or rest.endswith(".[]"):
+            return f"- `{name}`: its items: {change.what}."
+        return f"- `{name}`{rest}: {change.what}."
+    return f"- `{name}` ({change.where}): {change.what}."
+
+
+def names(section: str, token: str) -> bool:
+    """Whether a changelog section names ``token`` as a whole (``Thing.note`` is not named by
+    ``Thing.notes``, nor ``POST /v1/run`` by ``POST /v1/run/{id}``)."""
+    pattern = rf"(?<![\w.-]){re.escape(token)}(?![\w-]|\.\w|/)"
+    return re.search(pattern, section) is not None
+
+
+def _lines_to_add(changes: list[Change]) -> str:
+    lines = list(dict.fromkeys(changelog_line(c) for c in changes))
+    return "".join(f"\n    {line}" for line in lines)
 
 
 def gate(
     changes: list[Change], old_version: str, new_version: str, changelog: str
 ) -> tuple[bool, str]:
-    """Whether the change set may land, and the verdict in words."""
+    """Whether the change set may land, and the verdict in words.
+
+    A breaking change needs the version bumped (semver; the minor version while 0.x) and the
+    new version's ``CHANGELOG.md`` section to name each breaking element: the schema field,
+    the operation or the enum value. So a breaking change made after the bump (the version
+    already says 0.2.0, the changelog already has a 0.2.0 section) still fails until the
+    changelog says it; the message gives the lines to add.
+    """
     breaking = [c for c in changes if c.kind == BREAKING]
     if not breaking:
         return True, "no breaking change."
@@ -601,16 +768,26 @@ def gate(
     if new < need:
         return False, (
             f"{len(breaking)} breaking change(s) and the version is still {new_s} (base: "
-            f"{old_s}). Fix: set __version__ = \"{need_s}\" in {VERSION_FILE} and describe the "
-            f"changes in {CHANGELOG} under \"## [{need_s}]\"."
+            f"{old_s}). Fix: set __version__ = \"{need_s}\" in {VERSION_FILE}, and add to "
+            f"{CHANGELOG} under \"## [{need_s}]\" (### Changed or ### Removed):"
+            + _lines_to_add(breaking)
         )
-    if not changelog_has(changelog, new_s):
+    section = changelog_section(changelog, new_s) or ""
+    unnamed = [c for c in breaking if not names(section, element(c))]
+    if unnamed:
+        if changelog_has(changelog, new_s):
+            problem = f"does not name {len(unnamed)} of them in its \"## [{new_s}]\" section"
+        else:
+            problem = f"has no \"## [{new_s}]\" section with entries"
         return False, (
-            f"{len(breaking)} breaking change(s) and the version is {new_s}, but {CHANGELOG} has "
-            f"no \"## [{new_s}]\" section with entries. Fix: add one (Keep a Changelog: "
-            "### Changed / ### Removed) naming each breaking change."
+            f"{len(breaking)} breaking change(s) and the version is {new_s}, but {CHANGELOG} "
+            f"{problem}. Fix: add to {CHANGELOG} under \"## [{new_s}]\" (### Changed or "
+            "### Removed):" + _lines_to_add(unnamed)
         )
-    return True, f"{len(breaking)} breaking change(s), released as {new_s} (from {old_s})."
+    return True, (
+        f"{len(breaking)} breaking change(s), released as {new_s} (from {old_s}), each named in "
+        f"{CHANGELOG}."
+    )
 
 
 def _git(*args: str) -> str | None:

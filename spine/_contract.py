@@ -409,6 +409,120 @@ def _data(body: Any) -> Any:
     return body.get("data") if isinstance(body, dict) else None
 
 
+def _read_ok(exchange: Exchange) -> bool:
+    """A read that answered 2xx with a JSON body (whatever its findings)."""
+    return 200 <= exchange.status < 300 and exchange.body is not None
+
+
+def _failure(exchange: Exchange) -> str:
+    """How a read failed, for a note: ``HTTP 502, not JSON`` or ``HTTP 404``."""
+    return f"HTTP {exchange.status}" + (", not JSON" if exchange.body is None else "")
+
+
+def _not_json(response: httpx.Response) -> str:
+    """The detail of a body that is not JSON: status, media type (or its absence) and the
+    start of the body, made safe to print."""
+    media = response.headers.get("content-type")
+    said = f"HTTP {response.status_code}, " + (f"{media}" if media else "no Content-Type")
+    text = redact(" ".join(response.content[:200].decode("utf-8", "replace").split()))
+    if not text:
+        return said + ", empty body"
+    excerpt = text if len(text) <= 60 else text[:59] + "\u2026"
+    return said + f", body starts {json.dumps(excerpt, ensure_ascii=False)}"
+
+
+# ----------------------------------------------------------------------------- coverage
+
+
+def _schema_name(node: Any) -> str | None:
+    ref = node.get("$ref") if isinstance(node, dict) else None
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        return ref.rsplit("/", 1)[-1]
+    return None
+
+
+def _objects_under(spec: dict[str, Any], node: Any, found: set[str]) -> set[str]:
+    """The object schemas (with properties) ``node`` refers to, transitively."""
+    if isinstance(node, dict):
+        name = _schema_name(node)
+        if name is not None:
+            if name not in found:
+                target = spec["components"]["schemas"].get(name, {})
+                if isinstance(target, dict) and target.get("properties"):
+                    found.add(name)
+                _objects_under(spec, target, found)
+            return found
+        for value in node.values():
+            _objects_under(spec, value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _objects_under(spec, value, found)
+    return found
+
+
+def _seen(
+    spec: dict[str, Any], schema: Any, value: Any, name: str | None, seen: set[tuple[str, str]]
+) -> None:
+    """Record (schema, field) for every field present with a value other than null."""
+    ref = _schema_name(schema) if isinstance(schema, dict) else None
+    if ref is not None:
+        name = ref
+    schema = _resolve(spec, schema)
+    if not isinstance(schema, dict) or value is None:
+        return
+    if name is not None:
+        seen.add((name, ""))
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(key, []):
+            if isinstance(branch, dict) and _matches_kind(_resolve(spec, branch), value):
+                _seen(spec, branch, value, name, seen)
+    if isinstance(value, dict) and "properties" in schema:
+        for key, item in value.items():
+            if key in schema["properties"] and item is not None:
+                if name is not None:
+                    seen.add((name, key))
+                _seen(spec, schema["properties"][key], item, None, seen)
+    elif isinstance(value, list) and "items" in schema:
+        for item in value:
+            _seen(spec, schema["items"], item, None, seen)
+
+
+def _only_null(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("type") == "null"
+
+
+def not_exercised(spec: dict[str, Any], exchanges: list[Exchange]) -> list[str]:
+    """The response fields no answer of the check carried (absent or null everywhere), so the
+    check says nothing about them: ``Schema.field``, followed by the object schemas reached only
+    through it in parentheses (``GetRunResponse.result (RunResult, RunArtifact)``); a field of
+    a schema met nowhere is named through the field that leads to it."""
+    seen: set[tuple[str, str]] = set()
+    reachable: set[str] = set()
+    for exchange in exchanges:
+        if not _read_ok(exchange):
+            continue
+        schema = response_schema(spec, exchange.operation, exchange.status)
+        if schema is None:
+            continue
+        _objects_under(spec, schema, reachable)
+        _seen(spec, schema, exchange.body, None, seen)
+    met = {name for name, field_name in seen if field_name == ""}
+    schemas = spec["components"]["schemas"]
+    unseen: list[str] = []
+    for name in sorted(met & reachable, key=lambda n: list(schemas).index(n)):
+        for field_name, field_schema in schemas[name].get("properties", {}).items():
+            if (name, field_name) in seen or _only_null(field_schema):
+                continue
+            behind = sorted(
+                _objects_under(spec, field_schema, set()) - met,
+                key=lambda n: list(schemas).index(n),
+            )
+            unseen.append(
+                f"{name}.{field_name}" + (f" ({', '.join(behind)})" if behind else "")
+            )
+    return unseen
+
+
 def run_check(
     *,
     api_key: str,
@@ -456,8 +570,7 @@ def run_check(
             exchange = Exchange(operation, method, template, response.status_code, body)
             if body is None:
                 exchange.findings.append(Finding(
-                    ERROR, operation, "(body)", "not JSON",
-                    f"HTTP {response.status_code}, {response.headers.get('content-type')}",
+                    ERROR, operation, "(body)", "not JSON", _not_json(response),
                 ))  # fmt: skip
             else:
                 exchange.findings = check_body(spec, operation, response.status_code, body)
@@ -479,17 +592,40 @@ def run_check(
             return report
 
         run = call("get_run", dict(ops.get_run(run_id).kwargs))
-        canvas_id = (_data(run.body) or {}).get("canvas_id") if run.status == 200 else None
-        if not isinstance(canvas_id, str):
+        run_data = _data(run.body) if _read_ok(run) else None
+        canvas_id = run_data.get("canvas_id") if isinstance(run_data, dict) else None
+        if not _read_ok(run):
+            report.notes.append(
+                f"the run read failed ({_failure(run)}): the DAG, the task tree and the "
+                "single task not checked"
+            )
+        elif not isinstance(canvas_id, str):
             report.notes.append("the run reports no canvas_id yet: DAG and tasks not checked")
-            return report
-        call("get_canvas_dag", dict(ops.get_dag(canvas_id).kwargs))
-        tasks = call("get_canvas_tasks", dict(ops.get_tasks(canvas_id).kwargs))
-        task_id = _first_task(_data(tasks.body)) if tasks.status == 200 else None
-        if task_id is None:
-            report.notes.append("the task tree is empty: the single-task read not checked")
         else:
-            call("get_canvas_task", dict(ops.get_task(canvas_id, task_id).kwargs))
+            call("get_canvas_dag", dict(ops.get_dag(canvas_id).kwargs))
+            tasks = call("get_canvas_tasks", dict(ops.get_tasks(canvas_id).kwargs))
+            task_id = _first_task(_data(tasks.body)) if _read_ok(tasks) else None
+            if not _read_ok(tasks):
+                report.notes.append(
+                    f"the task-tree read failed ({_failure(tasks)}): the single task not checked"
+                )
+            elif task_id is None:
+                report.notes.append("the task tree is empty: the single-task read not checked")
+            else:
+                call("get_canvas_task", dict(ops.get_task(canvas_id, task_id).kwargs))
+        unseen = not_exercised(spec, report.exchanges)
+        if unseen:
+            status = run_data.get("status") if isinstance(run_data, dict) else None
+            hint = (
+                f"; the run is still {status}: check a finished one (completed, partial or "
+                "failed) as well"
+                if status == "running"
+                else ""
+            )
+            report.notes.append(
+                "absent or null in every answer, so not checked against the spec: "
+                + ", ".join(unseen) + hint
+            )
     finally:
         if own:
             http.close()

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["TERMINAL_STATUSES", "BlockType", "RunStatus", "TaskType", "Template"]
+__all__ = [
+    "DONE_STATUSES",
+    "FAILED_STATUSES",
+    "RUN_STATUS_OUTCOMES",
+    "TERMINAL_STATUSES",
+    "BlockType",
+    "RunStatus",
+    "TaskType",
+    "Template",
+]
 
 
 class Template(StrEnum):
@@ -67,8 +76,15 @@ class RunStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        """True for ``completed``, ``partial`` and ``failed``."""
-        return self is not RunStatus.RUNNING
+        """True when :data:`RUN_STATUS_OUTCOMES` says the status ends a run (``completed``,
+        ``partial`` and ``failed``)."""
+        return self in TERMINAL_STATUSES
+
+    @property
+    def outcome(self) -> str | None:
+        """``"running"``, ``"done"`` or ``"failed"``, from :data:`RUN_STATUS_OUTCOMES`; None for
+        a status without a row (never terminal)."""
+        return RUN_STATUS_OUTCOMES.get(self.value)
 
 
 class TaskType(StrEnum):
@@ -81,6 +97,28 @@ class TaskType(StrEnum):
     # --- end generated: TaskType
 
 
-TERMINAL_STATUSES: frozenset[RunStatus] = frozenset(
-    {RunStatus.COMPLETED, RunStatus.PARTIAL, RunStatus.FAILED}
-)
+RUN_STATUS_OUTCOMES: dict[str, str] = {
+    "running": "running",
+    "completed": "done",
+    "partial": "done",
+    "failed": "failed",
+}
+"""What each run status means to a wait, by wire value: ``"running"`` keeps polling, ``"done"``
+ends it with the run's result, ``"failed"`` ends it with :class:`~spine.RunFailedError`.
+
+A decision of this SDK, not generated: the spec lists the statuses (``make generate`` writes the
+members above), but only a person can say whether a new one ends a run. A status without a row
+is never terminal, so a wait on it polls until its timeout; ``tests/contract/test_run_status.py``
+fails, naming this table, until every status of the spec has a row."""
+
+
+def _with_outcome(outcome: str) -> frozenset[RunStatus]:
+    return frozenset(s for s in RunStatus if RUN_STATUS_OUTCOMES.get(s.value) == outcome)
+
+
+DONE_STATUSES: frozenset[RunStatus] = _with_outcome("done")
+"""The statuses that end a wait with the run's result (``completed``, ``partial``)."""
+FAILED_STATUSES: frozenset[RunStatus] = _with_outcome("failed")
+"""The statuses that end a wait with :class:`~spine.RunFailedError` (``failed``)."""
+TERMINAL_STATUSES: frozenset[RunStatus] = DONE_STATUSES | FAILED_STATUSES
+"""The statuses that end a run: ``completed``, ``partial`` and ``failed``."""

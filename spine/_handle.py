@@ -62,7 +62,7 @@ class AsyncRuntime(Protocol):
 
 def _result(run: GetRunResponse, base_url: str | None) -> RunResult:
     try:
-        if run.status == RunStatus.FAILED:
+        if isinstance(run.status, RunStatus) and run.status.outcome == "failed":
             error = Failed(run).error()
             error.canvas_url = canvas_link(run.canvas_id, base_url)
             raise error

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
-from spine._enums import RunStatus
+from spine._enums import DONE_STATUSES, FAILED_STATUSES, RunStatus
 from spine._exceptions import RunFailedError, SpineAPIError, SpineError, SpineTimeoutError
 from spine._models import GetRunResponse, RunProgress, RunResult
 from spine._retry import is_transient
@@ -106,7 +106,7 @@ class TimedOut:
 
 Decision = Done | Failed | Sleep | TimedOut
 
-_DONE_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.PARTIAL})
+_DONE_STATUSES = DONE_STATUSES  # from the one table, RUN_STATUS_OUTCOMES in spine/_enums.py
 
 
 def _check_seconds(name: str, value: object, *, allow_zero: bool) -> float:
@@ -184,7 +184,7 @@ class Poller:
         if isinstance(status, RunStatus):
             if status in _DONE_STATUSES:
                 return Done(run)
-            if status is RunStatus.FAILED:
+            if status in FAILED_STATUSES:
                 return Failed(run)
         # running, or a status this SDK does not know: never terminal, keep polling.
         left = self.remaining()

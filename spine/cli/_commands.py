@@ -300,7 +300,7 @@ def _finish(
     """Report a terminal run (and save its artifacts with --download, recording where in the
     run ledger through ``recorded``); the exit status."""
     link = _canvas_note(args, client, run.canvas_id)
-    if run.status == RunStatus.FAILED:
+    if isinstance(run.status, RunStatus) and run.status.outcome == "failed":
         details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
         if out.json:
             out.document(_run_document(run, client))
@@ -410,7 +410,9 @@ class _SaveEvents(DownloadEvents):
 
     def refreshing(self, artifact: RunArtifact, error: ArtifactLinkExpiredError) -> None:
         self.close_bar()
-        self.out.note("A download link has expired; fetching fresh links...")
+        self.out.note(
+            "A download link was refused; reading the run again for its current links..."
+        )
 
 
 def _save_all(
@@ -635,7 +637,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
             recorded = None
         run = client.runs.get(args.run_id)
         args.current_run_id = run.run_id
-        if run.status == RunStatus.FAILED:
+        if isinstance(run.status, RunStatus) and run.status.outcome == "failed":
             details = "; ".join(printable(e.error) for e in run.errors or []) or "no detail"
             print(
                 f"spine download: error: Run {run.run_id} failed, it has no artifacts: {details}",

@@ -267,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=_para(
             "Save every artifact of a finished run into DIR (created if missing) and "
             "print the paths written. Names are made safe and de-duplicated; existing files of the "
-            "same name are replaced. Links that expired are refreshed once automatically."
+            "same name are replaced. When the storage host refuses a link (as an expired one "
+            "is), the run is read once more and the download tried again with the link it then "
+            "has; Spine does not document whether a second read gives a new link."
         ),
     )
     download.add_argument("run_id", metavar="RUN_ID")

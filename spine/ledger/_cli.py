@@ -487,8 +487,11 @@ def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list
         for r in ambiguous:
             print(
                 f"ambiguous create (key {r.idempotency_key}, {_when(r.created_at)}): it may have"
-                " made a run; create it again with that --idempotency-key to get it without"
-                " paying twice", file=sys.stderr, flush=True,
+                " made a run (and been charged). Check before creating it again (a webhook"
+                " endpoint subscribed to run.started gets an event for every run created); if you"
+                " do, pass that --idempotency-key so that a server that honours the key can"
+                " return the first run (Spine does not document that it does)",
+                file=sys.stderr, flush=True,
             )
         for r in records:
             if r.state == "lost":

@@ -52,9 +52,35 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'spine.testing' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module), "main" if name == "serve" else name)
+    try:
+        value = getattr(importlib.import_module(module), "main" if name == "serve" else name)
+    except AttributeError as exc:
+        # Leaving this hook, an AttributeError would become "cannot import name ..." in a
+        # `from spine.testing import ...` and hide the real failure (say, an enum member the
+        # sandbox names that the spec no longer has).
+        raise _load_failure(name, module, exc) from exc
     globals()[name] = value
     return value
+
+
+def _load_failure(name: str, module: str, exc: AttributeError) -> ImportError:
+    """An ImportError that says what failed inside ``module`` and where (its innermost line in
+    the spine package, rather than the enum machinery's lookup)."""
+    import traceback
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent
+    ours = [
+        frame for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).resolve().is_relative_to(package)
+        and Path(frame.filename).resolve() != Path(__file__).resolve()
+    ]  # fmt: skip
+    at = f" at {ours[-1].filename}:{ours[-1].lineno}" if ours else ""
+    return ImportError(
+        f"spine.testing.{name} could not be loaded: AttributeError: {exc}{at} "
+        f"(while importing {module})",
+        name=module,
+    )
 
 
 def __dir__() -> list[str]:

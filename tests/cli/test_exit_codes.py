@@ -163,7 +163,7 @@ def test_9_download_error_after_one_refresh(
     (line,) = result.error_lines()
     assert "refused" in line and "HTTP 403" in line and "fetch the run again" in line
     assert "signature=" not in result.stderr  # the pre-signed query never reaches a message
-    assert "fetching fresh links" in result.stderr
+    assert "reading the run again for its current links" in result.stderr
     polls = [r for r in sandbox.requests if r.path == f"/v1/run/{run_id}"]
     assert len(polls) == 2  # the first read, then one refresh for new links
     assert list(tmp_path.iterdir()) == []
@@ -176,7 +176,7 @@ def test_expired_link_is_refreshed_once(
     sandbox.inject(path="/files/*", status=403, error="Download link expired", times=1)
     result = run_spine("download", run_id, str(tmp_path), env=env)
     assert result.code == 0, result.stderr
-    assert "fetching fresh links" in result.stderr
+    assert "reading the run again for its current links" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == [Path(result.stdout.strip()).name]
 
 

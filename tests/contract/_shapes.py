@@ -163,6 +163,44 @@ def _type_fix(model: str, name: str, want: Shape) -> str:
     )
 
 
+def _values(shape: Shape) -> str:
+    named = "" if shape.enum_name in (None, "(inline)") else f" {shape.enum_name}"
+    values = shape.enum or ()
+    return f"{named} of {len(values)} values [{', '.join(values)}]"
+
+
+def _set_vs_string(where: str, spec: Shape, model: Shape) -> str:
+    """One side is a set of values, the other any string: say which, and what to change."""
+    if spec.enum is not None:
+        if spec.open:
+            return (
+                f"{where}: the spec makes it an open set{_values(spec)}, the model accepts any "
+                f"string without knowing them. Fix: type {where} as Open{spec.enum_name} in "
+                f"{MODELS_FILE} (known values compare equal to enum members, others stay "
+                "strings)."
+            )
+        return (
+            f"{where}: the spec narrows it to a closed set{_values(spec)}, the model accepts any "
+            f"string. Fix: give {where} those values in {MODELS_FILE}: an enum in "
+            "spine/_enums.py (name the set in the spec, a schema with enum and x-enum-varnames, "
+            "and `make generate` writes its members), used through an open-set parser like "
+            "OpenBlockType if unknown values must still parse; or, if Spine does not close the "
+            "set, keep the spec open (anyOf: [{$ref: <the set>}, {type: string}])."
+        )
+    if model.open:
+        return (
+            f"{where}: the spec allows any string without listing values, the model types it as "
+            f"an open set{_values(model)}. Fix: give the spec the same open set (anyOf: "
+            f"[{{$ref: {model.enum_name}}}, {{type: string}}]), or type {where} as `str` in "
+            f"{MODELS_FILE}."
+        )
+    return (
+        f"{where}: the spec allows any string, the model only a closed set{_values(model)}. "
+        f"Fix: type {where} as `str` or Open{model.enum_name} in {MODELS_FILE} so other values "
+        "parse, or give the spec the set."
+    )
+
+
 def compare_field(schema_name: str, name: str, spec: Shape, model: Shape) -> list[str]:
     where = f"{schema_name}.{name}"
     if model.kind == "any":  # the model accepts anything at this place
@@ -185,7 +223,9 @@ def compare_field(schema_name: str, name: str, spec: Shape, model: Shape) -> lis
             )
             said = "does not allow null, the model accepts it"
         problems.append(f"{where}: the spec {said}. {fix}")
-    if spec.enum is not None or model.enum is not None:
+    if (spec.enum is None) != (model.enum is None):
+        problems.append(_set_vs_string(where, spec, model))
+    elif spec.enum is not None or model.enum is not None:
         if spec.open != model.open:
             if spec.open:
                 fix = f"type it Open{spec.enum_name} in {MODELS_FILE}, so unknown values parse"

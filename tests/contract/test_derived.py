@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
+from types import ModuleType
 
 import jsonschema
 import pytest
@@ -20,6 +22,11 @@ import derive
 
 SCHEMAS = load_spec()["components"]["schemas"]
 VOCABULARIES = {name: s for name, s in SCHEMAS.items() if "enum" in s}
+
+
+def source_of(module: ModuleType) -> str:
+    """The module's file, relative to the project (for messages that name the file to edit)."""
+    return Path(str(module.__file__)).resolve().relative_to(ROOT).as_posix()
 
 
 def test_every_spec_vocabulary_is_a_spine_enum_with_the_same_members() -> None:
@@ -102,7 +109,7 @@ def test_the_urlencoded_fields_are_the_multipart_fields_without_files() -> None:
 def test_the_sandbox_accepts_exactly_the_spec_form_fields() -> None:
     fields = set(SCHEMAS["CreateRunRequest"]["properties"])
     assert set(_app._FIELDS) == fields, (
-        "spine/testing/_app.py _FIELDS must list the form fields of CreateRunRequest"
+        f"{source_of(_app)} _FIELDS must list the form fields of CreateRunRequest"
     )
 
 
@@ -113,7 +120,7 @@ def test_the_sandbox_judges_files_by_the_spec_media_types() -> None:
     spec_types = {t.strip() for t in encoding.split(",")}
     sandbox_types = set(_runs.IMAGE_MEDIA_TYPES | _runs.DOCUMENT_MEDIA_TYPES)
     assert sandbox_types == spec_types, (
-        "spine/testing/_runs.py media types and the spec's files encoding differ: "
+        f"{source_of(_runs)} media types and the spec's files encoding differ: "
         f"only in the sandbox {sorted(sandbox_types - spec_types)}, "
         f"only in the spec {sorted(spec_types - sandbox_types)}"
     )
@@ -122,8 +129,9 @@ def test_the_sandbox_judges_files_by_the_spec_media_types() -> None:
 def test_the_sandbox_has_a_block_list_for_every_template() -> None:
     missing = [t.value for t in _enums.Template if t not in _runs.TEMPLATE_BLOCKS]
     assert missing == [], (
-        f"the sandbox has no block list for template(s) {missing}: add them to TEMPLATE_BLOCKS "
-        "in spine/testing/_runs.py (until then it lets them use every block type)"
+        f"the sandbox has no block list for template(s) {missing}: add them to "
+        f"TEMPLATE_BLOCK_VALUES in {source_of(_runs)} (until then it lets them use every block "
+        "type)"
     )
     assert _runs.TEMPLATE_BLOCKS[_enums.Template.AUTO] == tuple(_enums.BlockType)
 
@@ -210,3 +218,20 @@ def test_the_count_check_can_fail() -> None:
     assert stated_counts("the five public endpoints") == [
         ("endpoints", 5, "five public endpoints")
     ]
+
+
+# A file a test message names must exist, or the message sends the reader nowhere.
+_SPINE_PATH = re.compile(r"(?<![\w/.])spine/[\w/]+\.py\b")
+
+
+def test_every_spine_file_a_test_names_exists() -> None:
+    missing = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for named in _SPINE_PATH.findall(line):
+                if not (ROOT / named).is_file():
+                    missing.append(f"{path.relative_to(ROOT)}:{number} names {named}")
+    assert missing == [], (
+        "these tests name files that do not exist (moved?); derive the path from the module, "
+        f"e.g. source_of(module) in tests/contract/test_derived.py: {missing}"
+    )

@@ -121,6 +121,13 @@ def test_json_output(finished: tuple[Sandbox, str]) -> None:
 # ----------------------------------------------------------------------------- drift
 
 
+# A node status the spec accepts (any string while it is an open set): not one of the drifts.
+NODE_STATUS = (
+    load_spec()["components"]["schemas"]["CanvasNode"]["properties"]["status"].get("enum")
+    or ["done"]
+)[0]
+
+
 def _ok(data: Any) -> dict[str, Any]:
     return {"success": True, "data": data}
 
@@ -136,7 +143,7 @@ DRIFTED = {
     }),
     f"/v1/canvas/{CANVAS}/dag": _ok({
         "canvas_id": CANVAS,  # canvas_name missing
-        "nodes": [{"id": "n1", "name": "Prompt", "type": "unlisted-block", "status": "done"}],
+        "nodes": [{"id": "n1", "name": "Prompt", "type": "unlisted-block", "status": NODE_STATUS}],
         "edges": [],
     }),
     f"/v1/canvas/{CANVAS}/tasks": _ok({
@@ -204,9 +211,79 @@ def test_an_undocumented_status_and_a_non_json_body_are_errors(httpserver: HTTPS
         api_key=KEY, base_url=httpserver.url_for("/").rstrip("/"), run_id=RUN
     )
     assert [(f.problem, f.detail) for f in report.findings] == [
-        ("not JSON", "HTTP 418, text/plain; charset=utf-8")
+        ("not JSON", 'HTTP 418, text/plain; charset=utf-8, body starts "teapot"')
     ]
-    assert report.notes == ["the run reports no canvas_id yet: DAG and tasks not checked"]
+    assert report.notes == [
+        "the run read failed (HTTP 418, not JSON): the DAG, the task tree and the single task "
+        "not checked"
+    ]
+
+
+def test_a_failed_read_is_said_as_such_not_as_an_empty_tree(httpserver: HTTPServer) -> None:
+    """A gateway's HTML 502 on the task-tree read: the detail says what came back (no
+    "None" for a missing Content-Type) and the note says the read failed, not that the tree
+    is empty."""
+    from werkzeug import Response
+
+    for path in (f"/v1/run/{RUN}", f"/v1/canvas/{CANVAS}/dag"):
+        httpserver.expect_request(path).respond_with_json(DRIFTED[path])
+    bare = Response("<html><body><h1>502 Bad Gateway</h1></body></html>", status=502)
+    del bare.headers["Content-Type"]
+    httpserver.expect_request(f"/v1/canvas/{CANVAS}/tasks").respond_with_response(bare)
+    report = _contract.run_check(
+        api_key=KEY, base_url=httpserver.url_for("/").rstrip("/"), run_id=RUN
+    )
+    tasks = next(e for e in report.exchanges if e.operation == "get_canvas_tasks")
+    assert [(f.problem, f.detail) for f in tasks.findings] == [
+        ("not JSON", 'HTTP 502, no Content-Type, body starts "<html><body><h1>502 Bad Gateway'
+                     '</h1></body></html>"'),
+    ]  # fmt: skip
+    assert "the task-tree read failed (HTTP 502, not JSON): the single task not checked" in (
+        report.notes
+    )
+    assert not any("empty" in note for note in report.notes), report.notes
+    assert "None" not in _contract.render_table(report)
+
+
+def test_a_running_run_says_what_its_answers_could_not_show(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run still going has no result or metadata yet: OK, but the note names what was not
+    seen, so nobody takes it for a check of credits_consumed and the rest."""
+    with Sandbox(run_duration=600) as sb, spine.SpineClient(
+        api_key=sb.api_key, base_url=sb.url
+    ) as client:
+        run_id = client.runs.create("a run that goes on", template="memo").run_id
+        monkeypatch.setenv("SPINE_API_KEY", sb.api_key)
+        monkeypatch.setenv("SPINE_BASE_URL", sb.url)
+        code, out, err = spine_cli("contract-check", run_id)
+    assert code == 0, out + err
+    (note,) = [line for line in out.splitlines() if "not checked against the spec" in line]
+    for unseen in (
+        "GetRunResponse.duration_ms",
+        "GetRunResponse.result (RunResult, RunArtifact)",
+        "GetRunResponse.metadata (RunMetadata)",
+        "GetRunResponse.errors (RunError)",
+    ):
+        assert unseen in note, note
+    assert "GetRunResponse.progress" not in note  # a running run shows its progress
+    assert note.endswith(
+        "the run is still running: check a finished one (completed, partial or failed) as well"
+    )
+
+
+def test_what_a_finished_run_shows_is_not_listed_as_unseen(finished: tuple[Sandbox, str]) -> None:
+    _, run_id = finished
+    report = _contract.run_check(
+        api_key=finished[0].api_key, base_url=finished[0].url, run_id=run_id
+    )
+    unseen = _contract.not_exercised(load_spec(), report.exchanges)
+    assert "GetRunResponse.progress (RunProgress)" in unseen  # gone once the run ended
+    named = {u.split(" ")[0] for u in unseen}
+    assert not named & {
+        "GetRunResponse.result", "GetRunResponse.metadata", "RunMetadata.credits_consumed",
+        "GetRunResponse.canvas_id", "CanvasDAG.nodes", "TaskTree.completed",
+    }, unseen  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- packaging

@@ -107,78 +107,112 @@ def test_the_create_form_fields_are_the_create_parameters() -> None:
 # ----------------------------------------------------------------------------- mutations
 
 
+# The mutation tests below check the check: each edits a copy of the spec and expects its
+# problem among those reported. None assumes the spec is otherwise clean: a real drift fails the
+# real comparison above, not every mutation test as well.
+
+
 def _mutated(edit: Any) -> list[str]:
+    """Every problem of the spec once edited."""
     spec = copy.deepcopy(SPEC)
     edit(spec["components"]["schemas"])
     return model_problems(spec)
 
 
+def _caught(edit: Any, *expected: str) -> None:
+    found = _mutated(edit)
+    missing = [e for e in expected if e not in found]
+    assert not missing, f"the mutation should report {missing}; it reported {found}"
+
+
+def _model_type(model: str, field: str) -> str:
+    """The JSON type the public model accepts for a field (its non-null branch)."""
+    found = public_model(model)
+    assert found is not None
+    schema = found.model_json_schema(mode="validation")["properties"][field]
+    branches = schema.get("anyOf", [schema])
+    return str(next(b["type"] for b in branches if b.get("type") not in (None, "null")))
+
+
 def test_integer_to_number_is_caught() -> None:
-    """integer -> number (or back, should the spec say number one day)."""
-    now = SPEC["components"]["schemas"]["RunMetadata"]["properties"]["credits_consumed"]["type"]
+    """integer -> number (or back, should the model say number one day)."""
+    now = _model_type("RunMetadata", "credits_consumed")
     then, py = ("number", "float") if now == "integer" else ("integer", "int")
 
     def edit(s: dict[str, Any]) -> None:
         s["RunMetadata"]["properties"]["credits_consumed"]["type"] = then
 
-    assert _mutated(edit) == [
-        f"RunMetadata.credits_consumed: the spec says {then} (minimum 0), the model accepts "
-        f"{now} (minimum 0). Fix: annotate RunMetadata.credits_consumed as `{py}` in "
-        "spine/_models.py (or correct openapi.yaml if the spec is wrong)."
-    ]
+    found = _mutated(edit)
+    assert any(
+        p.startswith(f"RunMetadata.credits_consumed: the spec says {then}")
+        and f"the model accepts {now}" in p
+        and p.endswith(
+            f"Fix: annotate RunMetadata.credits_consumed as `{py}` in spine/_models.py (or "
+            "correct openapi.yaml if the spec is wrong)."
+        )
+        for p in found
+    ), found
 
 
 def test_string_to_integer_is_caught() -> None:
     def edit(s: dict[str, Any]) -> None:
         s["CanvasNode"]["properties"]["name"]["type"] = "integer"
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "CanvasNode.name: the spec says integer, the model accepts string. Fix: annotate "
         "CanvasNode.name as `int` in spine/_models.py (or correct openapi.yaml if the spec is "
-        "wrong)."
-    ]
+        "wrong).",
+    )
 
 
 def test_optional_to_required_is_caught() -> None:
     def edit(s: dict[str, Any]) -> None:
         s["GetRunResponse"]["required"].append("canvas_id")
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "GetRunResponse.canvas_id: required by the spec, optional in the model. Fix: remove its "
-        "default in spine/_models.py so a body without it is refused."
-    ]
+        "default in spine/_models.py so a body without it is refused.",
+    )
 
 
 def test_nullable_removed_is_caught() -> None:
     def edit(s: dict[str, Any]) -> None:
         s["RunArtifact"]["properties"]["size_bytes"]["type"] = "integer"
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "RunArtifact.size_bytes: the spec does not allow null, the model accepts it. Fix: drop "
         '`| None` from RunArtifact.size_bytes in spine/_models.py (or make the spec nullable: '
-        'type: [..., "null"]).'
-    ]
+        'type: [..., "null"]).',
+    )
 
 
 def test_nullable_added_is_caught() -> None:
     def edit(s: dict[str, Any]) -> None:
         s["TaskNode"]["properties"]["name"]["type"] = ["string", "null"]
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "TaskNode.name: the spec allows null, the model refuses it. Fix: annotate TaskNode.name "
-        "as `... | None` in spine/_models.py."
-    ]
+        "as `... | None` in spine/_models.py.",
+    )
 
 
 def test_an_enum_value_added_is_caught() -> None:
-    def edit(s: dict[str, Any]) -> None:
-        s["RunStatus"]["enum"].append("paused")
-        s["RunStatus"]["x-enum-varnames"].append("PAUSED")
+    values = SPEC["components"]["schemas"]["RunStatus"]["enum"]
+    new = next(v for v in ("paused", "archived", "expired") if v not in values)
 
-    assert _mutated(edit) == [
-        "GetRunResponse.status: the spec lists ['paused'], which the model's RunStatus lacks. "
-        "Fix: run `make generate` (it rewrites the members in spine/_enums.py from the spec)."
-    ]
+    def edit(s: dict[str, Any]) -> None:
+        s["RunStatus"]["enum"].append(new)
+        s["RunStatus"]["x-enum-varnames"].append(new.upper())
+
+    _caught(
+        edit,
+        f"GetRunResponse.status: the spec lists [{new!r}], which the model's RunStatus lacks. "
+        "Fix: run `make generate` (it rewrites the members in spine/_enums.py from the spec).",
+    )
 
 
 def test_an_enum_value_removed_is_caught() -> None:
@@ -186,43 +220,92 @@ def test_an_enum_value_removed_is_caught() -> None:
         s["TaskType"]["enum"].remove("persona-task")
         s["TaskType"]["x-enum-varnames"].remove("PERSONA")
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "TaskNode.task_type: the model's TaskType has ['persona-task'], which the spec lacks. "
-        "Fix: run `make generate` (it rewrites the members in spine/_enums.py from the spec)."
-    ]
+        "Fix: run `make generate` (it rewrites the members in spine/_enums.py from the spec).",
+    )
 
 
 def test_an_open_set_made_closed_is_caught() -> None:
     def edit(s: dict[str, Any]) -> None:
         s["CanvasNode"]["properties"]["type"] = {"$ref": "#/components/schemas/BlockType"}
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "CanvasNode.type: the spec makes it a closed set (BlockType), the model an open one. "
         "Fix: type it BlockType in spine/_models.py, or make the spec an open set "
-        "(OpenBlockType)."
-    ]
+        "(OpenBlockType).",
+    )
+
+
+def test_a_string_narrowed_to_a_closed_set_is_caught_with_the_fix() -> None:
+    """Said once, with what to change in the models, not "run make generate" (which writes no
+    enum for an inline set) nor a "None" where the model's set would be named."""
+
+    def edit(s: dict[str, Any]) -> None:
+        s["CanvasNode"]["properties"]["status"] = {
+            "type": "string", "enum": ["idle", "running", "completed", "error"],
+        }  # fmt: skip
+
+    said = (
+        "CanvasNode.status: the spec narrows it to a closed set of 4 values [idle, running, "
+        "completed, error], the model accepts any string. Fix: give CanvasNode.status those "
+        "values in spine/_models.py: an enum in spine/_enums.py (name the set in the spec, a "
+        "schema with enum and x-enum-varnames, and `make generate` writes its members), used "
+        "through an open-set parser like OpenBlockType if unknown values must still parse; or, "
+        "if Spine does not close the set, keep the spec open (anyOf: [{$ref: <the set>}, "
+        "{type: string}])."
+    )
+    _caught(edit, said)
+    about = [p for p in _mutated(edit) if p.startswith("CanvasNode.status:")]
+    assert about == [said]  # once, and no "the model's None lacks"
+
+
+def test_a_string_given_an_open_set_and_an_open_set_made_a_string_are_caught() -> None:
+    def listed(s: dict[str, Any]) -> None:
+        s["TaskNode"]["properties"]["status"] = {"$ref": "#/components/schemas/OpenTaskType"}
+
+    def unlisted(s: dict[str, Any]) -> None:
+        s["CanvasNode"]["properties"]["type"] = {"type": "string"}
+
+    _caught(
+        listed,
+        "TaskNode.status: the spec makes it an open set TaskType of "
+        f"{len(SPEC['components']['schemas']['TaskType']['enum'])} values "
+        f"[{', '.join(SPEC['components']['schemas']['TaskType']['enum'])}], the model accepts "
+        "any string without knowing them. Fix: type TaskNode.status as OpenTaskType in "
+        "spine/_models.py (known values compare equal to enum members, others stay strings).",
+    )
+    found = [p for p in _mutated(unlisted) if p.startswith("CanvasNode.type:")]
+    assert len(found) == 1 and found[0].startswith(
+        "CanvasNode.type: the spec allows any string without listing values, the model types "
+        "it as an open set BlockType of "
+    ), found
 
 
 def test_a_bound_added_is_caught() -> None:
     def edit(s: dict[str, Any]) -> None:
         s["WebhookEvent"]["properties"]["created"]["minimum"] = 0
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "WebhookEvent.created: the spec says minimum 0, the model has no bounds. Fix: give "
         "WebhookEvent.created the same bounds in spine/_models.py (e.g. Field(ge=0) / "
-        "NonNegativeInt for minimum 0)."
-    ]
+        "NonNegativeInt for minimum 0).",
+    )
 
 
 def test_array_items_are_compared() -> None:
     def edit(s: dict[str, Any]) -> None:
         s["RunMetadata"]["properties"]["models_used"]["items"] = {"type": "integer"}
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "RunMetadata.models_used[]: the spec says integer, the model accepts string. Fix: "
         "annotate RunMetadata.models_used[] as `int` in spine/_models.py (or correct "
-        "openapi.yaml if the spec is wrong)."
-    ]
+        "openapi.yaml if the spec is wrong).",
+    )
 
 
 def test_a_nested_model_reference_is_compared() -> None:
@@ -231,11 +314,12 @@ def test_a_nested_model_reference_is_compared() -> None:
             "$ref": "#/components/schemas/RunError"
         }
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "RunResult.artifacts[]: the spec says RunError, the model accepts RunArtifact. Fix: "
         "annotate RunResult.artifacts[] as `RunError` in spine/_models.py (or correct "
-        "openapi.yaml if the spec is wrong)."
-    ]
+        "openapi.yaml if the spec is wrong).",
+    )
 
 
 def test_a_webhook_event_field_renamed_is_caught() -> None:
@@ -244,23 +328,25 @@ def test_a_webhook_event_field_renamed_is_caught() -> None:
         props["createdAt"] = props.pop("created")
         s["WebhookEvent"]["required"] = ["id", "type", "createdAt"]
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "WebhookEvent.createdAt: in the spec, not in the model. Fix: add `createdAt` to "
         "WebhookEvent in spine/_models.py.",
         "WebhookEvent.created: in the model, not in the spec. Fix: add it to openapi.yaml (with "
         "x-spine-documented: false if Spine does not document it) or remove it from "
         "WebhookEvent.",
-    ]
+    )
 
 
 def test_a_new_schema_without_a_model_is_caught() -> None:
     def edit(s: dict[str, Any]) -> None:
         s["RunCost"] = {"type": "object", "properties": {"credits": {"type": "integer"}}}
 
-    assert _mutated(edit) == [
+    _caught(
+        edit,
         "RunCost: the spec has this schema but spine.models has no model of that name. Fix: add "
-        "one in spine/_models.py and export it from spine.models and spine."
-    ]
+        "one in spine/_models.py and export it from spine.models and spine.",
+    )
 
 
 def test_open_sets_in_the_spec_are_open_in_the_models() -> None:

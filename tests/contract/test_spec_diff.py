@@ -60,11 +60,17 @@ def _base() -> dict[str, Any]:
                         "note": {"type": ["string", "null"]},
                         "state": {"$ref": "#/components/schemas/State"},
                         "kind": {"$ref": "#/components/schemas/OpenKind"},
+                        "phase": {"$ref": "#/components/schemas/OpenPhase"},
                     },
                 },
                 "State": {"type": "string", "enum": ["on", "off"]},
                 "Kind": {"type": "string", "enum": ["a", "b"]},
                 "OpenKind": {"anyOf": [{"$ref": "#/components/schemas/Kind"}, {"type": "string"}]},
+                "Phase": {"type": "string", "enum": ["open", "shut"]},
+                "OpenPhase": {
+                    "x-spine-closed-in-docs": True,
+                    "anyOf": [{"$ref": "#/components/schemas/Phase"}, {"type": "string"}],
+                },
                 "Mode": {"type": "string", "enum": ["fast", "slow"]},
                 "Req": {
                     "type": "object",
@@ -204,6 +210,48 @@ def test_new_value_of_an_open_set_or_a_request_set_is_compatible() -> None:
     ]
 
 
+def test_new_value_of_a_set_closed_in_the_docs_is_breaking_though_parsed_as_open() -> None:
+    """A run status, say: the SDK parses an unknown one, but whether it ends a run is a
+    decision the differ must not call compatible."""
+    assert sd.open_sets(_base()) == {"Kind"} and sd.closed_in_docs(_base()) == {"Phase"}
+    assert _diff(lambda s: _schemas(s)["Phase"]["enum"].append("ajar")) == [
+        (B, "Phase", "new value 'ajar' of a set the docs give as closed (x-spine-closed-in-docs): "
+                     "the SDK parses it as a string, but what it means must be decided before "
+                     "release"),
+    ]  # fmt: skip
+
+
+def test_a_string_narrowed_to_a_set_is_one_change_not_one_per_value() -> None:
+    def inline(s: dict[str, Any]) -> None:
+        _schemas(s)["Thing"]["properties"]["id"]["enum"] = ["idle", "running", "done", "error"]
+
+    def named(s: dict[str, Any]) -> None:
+        _schemas(s)["Thing"]["properties"]["id"] = {"$ref": "#/components/schemas/State"}
+
+    def opened(s: dict[str, Any]) -> None:
+        _schemas(s)["Thing"]["properties"]["id"] = {"$ref": "#/components/schemas/OpenKind"}
+
+    def widened(s: dict[str, Any]) -> None:
+        _schemas(s)["Thing"]["properties"]["state"] = {"type": "string"}
+
+    assert _diff(inline) == [
+        (B, "Thing.id", "narrowed from string to a closed set of 4 values: [idle, running, done, "
+                        "error] (models must follow: an enum, or an open-set parser)"),
+    ]  # fmt: skip
+    assert [c for c in _diff(named) if c[0] != D] == [
+        (B, "Thing.id", "narrowed from string to a closed set (State) of 2 values: [on, off] "
+                        "(models must follow: an enum, or an open-set parser)"),
+    ]  # fmt: skip
+    assert [c for c in _diff(opened) if c[0] != D] == [
+        (C, "Thing.id", "a string that now lists 2 known values (OpenKind): [a, b] (an open set: "
+                        "any other string is still accepted)"),
+    ]  # fmt: skip
+    assert _diff(widened) == [
+        (B, "Thing.state", "widened from a closed set (State) of 2 values to any string (models "
+                           "typed with the set refuse other values)"),
+    ]  # fmt: skip
+
+
 def test_new_value_of_a_closed_set_the_sdk_reads_is_breaking() -> None:
     assert _diff(lambda s: _schemas(s)["State"]["enum"].append("paused")) == [
         (B, "State", "new value 'paused' of a closed set the SDK reads (it would refuse it)")
@@ -319,8 +367,8 @@ def test_a_breaking_change_needs_a_minor_bump_while_0x() -> None:
     assert not ok
     assert said == (
         '1 breaking change(s) and the version is still 0.1.1 (base: 0.1.0). Fix: set '
-        '__version__ = "0.2.0" in spine/_version.py and describe the changes in CHANGELOG.md '
-        'under "## [0.2.0]".'
+        '__version__ = "0.2.0" in spine/_version.py, and add to CHANGELOG.md under "## [0.2.0]" '
+        "(### Changed or ### Removed):\n    - `Thing.note`: field removed."
     )
 
 
@@ -338,8 +386,46 @@ def test_a_bump_without_a_changelog_entry_fails() -> None:
 def test_a_bump_with_a_changelog_entry_passes() -> None:
     log = "# Changelog\n\n## [0.2.0] - 2026-12-01\n\n### Removed\n\n- `Thing.note`.\n"
     assert sd.gate(BREAK, V.format("0.1.0"), V.format("0.2.0"), log) == (
-        True, "1 breaking change(s), released as 0.2.0 (from 0.1.0).",
+        True, "1 breaking change(s), released as 0.2.0 (from 0.1.0), each named in CHANGELOG.md.",
     )  # fmt: skip
+
+
+def test_the_changelog_must_name_each_breaking_element() -> None:
+    """A section that exists (the version was bumped before this change) is not enough: each
+    breaking field, operation and enum value must be named in it, and the message says how."""
+    changes = [
+        sd.Change(B, "Thing.note", "field removed"),
+        sd.Change(B, "POST /v1/thing", "operation make_thing removed"),
+        sd.Change(B, "GET /v1/thing/{id} path parameter id", "parameter removed"),
+        sd.Change(B, "State", "enum value 'off' was removed"),
+        sd.Change(B, "Thing.tags[]", "type changed from string to integer"),
+    ]
+    assert [sd.element(c) for c in changes] == [
+        "Thing.note", "POST /v1/thing", "GET /v1/thing/{id}", "off", "Thing.tags",
+    ]  # fmt: skip
+    older = "## [0.2.0]\n\n### Added\n\n- `Thing.notes`, `POST /v1/thing/{id}/x`, `offline`.\n"
+    ok, said = sd.gate(changes, V.format("0.1.0"), V.format("0.2.0"), older)
+    assert not ok
+    assert said == (
+        '5 breaking change(s) and the version is 0.2.0, but CHANGELOG.md does not name 5 of '
+        'them in its "## [0.2.0]" section. Fix: add to CHANGELOG.md under "## [0.2.0]" '
+        "(### Changed or ### Removed):"
+        "\n    - `Thing.note`: field removed."
+        "\n    - `POST /v1/thing`: operation make_thing removed."
+        "\n    - `GET /v1/thing/{id}` path parameter id: parameter removed."
+        "\n    - `State` value `off`: enum value 'off' was removed."
+        "\n    - `Thing.tags`: its items: type changed from string to integer."
+    )
+    lines = [line.strip() for line in said.splitlines()[1:]]
+    named = older + "\n### Removed\n\n" + "\n".join(lines) + "\n\n## [0.1.0]\n\n- first\n"
+    assert sd.gate(changes, V.format("0.1.0"), V.format("0.2.0"), named)[0]
+    # One element left out: only its line is asked for.
+    partial = named.replace(lines[3] + "\n", "")
+    ok, said = sd.gate(changes, V.format("0.1.0"), V.format("0.2.0"), partial)
+    assert not ok and said.endswith("(### Changed or ### Removed):\n    " + lines[3])
+    # Named in another version's section does not count.
+    elsewhere = "## [0.2.0]\n\n- Nothing breaking.\n\n## [0.1.0]\n\n" + "\n".join(lines)
+    assert not sd.gate(changes, V.format("0.1.0"), V.format("0.2.0"), elsewhere)[0]
 
 
 def test_the_version_lives_in_one_place() -> None:
@@ -416,22 +502,99 @@ def test_renaming_poll_url_fails_until_the_version_and_changelog_follow(repo: Pa
         "`poll_href`.\n\n## [0.1.0]\n\n- first\n"
     )
     third = _spec_diff(repo)
-    assert third.returncode == 0, third.stdout
-    assert "released as 0.2.0 (from 0.1.0)" in third.stdout
+    assert third.returncode == 1, third.stdout  # `poll_url` alone does not say which schema
+    line = (
+        "- `CreateRunResponse.poll_url`: field renamed to 'poll_href': code and models using "
+        "'poll_url' break."
+    )
+    assert third.stdout.rstrip().endswith(
+        'does not name 1 of them in its "## [0.2.0]" section. Fix: add to CHANGELOG.md under '
+        '"## [0.2.0]" (### Changed or ### Removed):\n    ' + line
+    )
+
+    (repo / "CHANGELOG.md").write_text(
+        f"# Changelog\n\n## [0.2.0] - 2026-12-01\n\n### Changed\n\n{line}\n\n"
+        "## [0.1.0]\n\n- first\n"
+    )
+    fourth = _spec_diff(repo)
+    assert fourth.returncode == 0, fourth.stdout
+    assert "released as 0.2.0 (from 0.1.0), each named in CHANGELOG.md" in fourth.stdout
+
+
+def test_a_breaking_change_after_the_bump_fails_until_the_changelog_names_it(
+    repo: Path,
+) -> None:
+    """The project's own state: the version already bumped past the last tag, its changelog
+    section written for other changes. A breaking change made now must not ride along."""
+    (repo / "spine" / "_version.py").write_text(V.format("0.2.0"))
+    (repo / "CHANGELOG.md").write_text(
+        "# Changelog\n\n## [Unreleased]\n\n## [0.2.0] - 2026-12-01\n\n### Added\n\n"
+        "- Provenance marks in `openapi.yaml`.\n\n### Changed\n\n- The `run_may_exist` "
+        "message.\n\n## [0.1.0]\n\n- first\n"
+    )
+    _git(repo, "commit", "-qam", "0.2.0, not released yet")
+    assert _spec_diff(repo).returncode == 0  # nothing breaking yet
+    spec = repo / "openapi.yaml"
+    text = spec.read_text()
+    assert "        duration_ms:\n" in text
+    spec.write_text(text.replace("        duration_ms:\n", "        duration_millis:\n", 1))
+    result = _spec_diff(repo)
+    assert result.returncode == 1, result.stdout
+    assert "BREAKING    GetRunResponse.duration_ms: field renamed to 'duration_millis'" in (
+        result.stdout
+    )
+    wanted = (
+        "- `GetRunResponse.duration_ms`: field renamed to 'duration_millis': code and models "
+        "using 'duration_ms' break."
+    )
+    assert result.stdout.rstrip().endswith(wanted)
+    changelog = repo / "CHANGELOG.md"
+    changelog.write_text(
+        changelog.read_text().replace("### Changed\n\n", f"### Changed\n\n{wanted}\n", 1)
+    )
+    after = _spec_diff(repo)
+    assert after.returncode == 0, after.stdout
+
+
+def _grow_enum(repo: Path, name: str, candidates: tuple[str, ...]) -> str:
+    """Add a value (the first candidate the spec lacks) to one vocabulary of the repository's
+    spec (flow-style enum lists); the value added."""
+    spec = repo / "openapi.yaml"
+    schema = derive.load_yaml(spec.read_text())["components"]["schemas"][name]
+    values, members = schema["enum"], schema["x-enum-varnames"]
+    value = next(v for v in candidates if v not in values)
+    member = value.removesuffix("-task").upper().replace("-", "_")
+    text = spec.read_text().replace(
+        f"enum: [{', '.join(values)}]", f"enum: [{', '.join([*values, value])}]"
+    ).replace(
+        f"x-enum-varnames: [{', '.join(members)}]",
+        f"x-enum-varnames: [{', '.join([*members, member])}]",
+    )  # fmt: skip
+    assert value in text and member in text, f"{name} is not written in flow style any more"
+    spec.write_text(text)
+    return value
 
 
 def test_compatible_changes_pass_and_the_base_can_be_chosen(repo: Path) -> None:
-    spec = repo / "openapi.yaml"
-    text = spec.read_text()
-    spec.write_text(text.replace(
-        "      x-enum-varnames: [RUNNING, COMPLETED, PARTIAL, FAILED]",
-        "      x-enum-varnames: [RUNNING, COMPLETED, PARTIAL, FAILED, PAUSED]",
-    ).replace("enum: [running, completed, partial, failed]",
-              "enum: [running, completed, partial, failed, paused]"))  # fmt: skip
+    value = _grow_enum(repo, "TaskType", ("review-task", "audit-task", "check-task"))
     result = _spec_diff(repo, "--base", "main")
     assert result.returncode == 0, result.stdout
-    assert "compatible  RunStatus: new value 'paused' (an open set)" in result.stdout
+    assert f"compatible  TaskType: new value {value!r} (an open set)" in result.stdout
     assert _spec_diff(repo, "--base", "no-such-ref").returncode == 2
+
+
+def test_a_new_run_status_needs_a_decision(repo: Path) -> None:
+    """The docs give run statuses as a closed set (OpenRunStatus: x-spine-closed-in-docs), so a
+    new one is not "compatible (an open set)": it fails until it is decided and released."""
+    value = _grow_enum(repo, "RunStatus", ("cancelled", "paused", "archived"))
+    result = _spec_diff(repo)
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"BREAKING    RunStatus: new value {value!r} of a set the docs give as closed "
+        "(x-spine-closed-in-docs): the SDK parses it as a string, but what it means must be "
+        "decided before release (whether it ends a run: RUN_STATUS_OUTCOMES in spine/_enums.py)"
+    ) in result.stdout
+    assert "an open set" not in result.stdout
 
 
 def test_without_a_tag_the_base_is_the_merge_base_with_main(repo: Path) -> None:

@@ -248,6 +248,7 @@ def test_spine_download_uses_the_same_mechanism(box: Sandbox, tmp_path: Path) ->
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "retrying" in proc.stderr and "fetching fresh links" in proc.stderr
+    assert "retrying" in proc.stderr
+    assert "reading the run again for its current links" in proc.stderr
     assert len(proc.stdout.splitlines()) == count
     assert all(Path(line).is_file() for line in proc.stdout.splitlines())

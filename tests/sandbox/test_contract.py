@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,50 @@ def test_error_bodies_match_the_contract(
     assert responses[-3].headers["retry-after"] == "1"
 
 
+# "Invalid block types: my-block. Valid block types: app-block, deep-research-block, ..."
+_LISTING = re.compile(r"^(?P<what>[^:]+): (?P<bad>.*?)\. (?P<valid>Valid [^:]+): (?P<values>.*)$")
+
+
+def listing_problems(name: str, docs: str, sandbox: str) -> list[str]:
+    """A docs example that lists valid values (of its day) against the sandbox's text: the
+    same shape, and every value the docs list still among the sandbox's (which lists what the
+    spec has now, so it may list more, in another position)."""
+    d, s = _LISTING.match(docs), _LISTING.match(sandbox)
+    if d is None or s is None:
+        return [f"{name}: the sandbox says {sandbox!r}, not in the shape of the docs' {docs!r}"]
+    problems = []
+    if (d["what"], d["bad"], d["valid"]) != (s["what"], s["bad"], s["valid"]):
+        problems.append(
+            f"{name}: the sandbox says {s['what']}: {s['bad']}. {s['valid']}: ..., the docs "
+            f"{d['what']}: {d['bad']}. {d['valid']}: ... Fix: the sandbox's text in "
+            "spine/testing/_server/_app.py"
+        )
+    listed = [v for v in d["values"].split(", ") if v != "..."]
+    missing = [v for v in listed if v not in s["values"].split(", ")]
+    if missing:
+        problems.append(
+            f"{name}: the docs' example lists {missing}, which the sandbox no longer offers (the "
+            "spec dropped them?). Fix: if the docs page (x-spine-source) changed, copy its new "
+            "text into the example in openapi.yaml; otherwise put the values back in the spec."
+        )
+    return problems
+
+
+def test_the_listing_comparison_fails_when_it_should() -> None:
+    docs = "Invalid block types: my-block. Valid block types: app-block, deep-research-block, ..."
+    grown = "Invalid block types: my-block. Valid block types: app-block, chart-block, " \
+            "deep-research-block, file-block"  # fmt: skip
+    assert listing_problems("x", docs, grown) == []
+    shrunk = grown.replace("app-block, ", "")
+    assert listing_problems("x", docs, shrunk) == [
+        "x: the docs' example lists ['app-block'], which the sandbox no longer offers (the spec "
+        "dropped them?). Fix: if the docs page (x-spine-source) changed, copy its new text into "
+        "the example in openapi.yaml; otherwise put the values back in the spec."
+    ]
+    assert len(listing_problems("x", docs, grown.replace("types:", "kinds:"))) == 1
+    assert len(listing_problems("x", docs, "Bad blocks")) == 1
+
+
 def test_documented_error_examples_are_what_the_sandbox_says(
     spec: dict[str, Any], sandbox: Sandbox, http: httpx.Client
 ) -> None:
@@ -99,11 +144,13 @@ def test_documented_error_examples_are_what_the_sandbox_says(
         "examples"
     ]
     template = http.post("/v1/run", data={"prompt": "x", "template": "foo"}).json()
-    assert template == examples["invalid_template"]["value"]
     blocks = http.post("/v1/run", data={"prompt": "x", "blocks": '["my-block"]'}).json()
-    docs_text = examples["invalid_blocks"]["value"]["error"]
-    assert docs_text.endswith(", ...")  # the docs elide the list; the sandbox gives all of it
-    assert blocks["error"].startswith(docs_text.removesuffix("..."))
+    problems = []
+    for name, answer in (("invalid_template", template), ("invalid_blocks", blocks)):
+        docs = examples[name]["value"]
+        assert answer["success"] is docs["success"] is False, (name, answer)
+        problems += listing_problems(name, docs["error"], answer["error"])
+    assert problems == []
     movie = http.post("/v1/run", data={"prompt": "x"},
                       files=[("files", ("movie.mp4", b"x", "video/mp4"))]).json()
     assert movie == examples["unsupported_file"]["value"]

@@ -352,7 +352,7 @@ class SandboxApp:
         prompt = form.first("prompt") or ""
         blocks_raw = form.first("blocks")
         blocks = json.loads(blocks_raw) if blocks_raw is not None else None
-        template = form.first("template") or Template.AUTO.value
+        template = form.first("template") or "auto"
         uploads = [
             Upload(
                 filename=f.filename,
@@ -360,9 +360,9 @@ class SandboxApp:
                 size=f.size,
                 sha256=f.sha256,
                 block_type=(
-                    BlockType.IMAGE.value
+                    "image-block"
                     if file_kind(f.extension, f.content_type) == "image"
-                    else BlockType.FILE.value
+                    else "file-block"
                 ),
                 preview=f.preview(),
             )
@@ -478,7 +478,7 @@ def _validate(form: ParsedForm, max_file_size: int) -> tuple[int, str] | None:
     if blocks_raw is not None:
         problem = _check_blocks(blocks_raw)
         if problem is not None:
-            return 400, problem
+            return problem
     webhook_url = form.first("webhook_url")
     if webhook_url is not None and not _is_absolute_uri(webhook_url):
         return 400, "Invalid webhook_url: must be an absolute URI"
@@ -505,8 +505,10 @@ def _is_absolute_uri(value: str) -> bool:
     )
 
 
-def _check_blocks(raw: str) -> str | None:
-    shape = "Invalid blocks: must be a JSON-encoded array of block type strings"
+def _check_blocks(raw: str) -> tuple[int, str] | None:
+    """The 400 answer to a bad ``blocks`` field, or None (every text paired with its status,
+    where tests/contract/test_provenance.py finds them)."""
+    shape = (400, "Invalid blocks: must be a JSON-encoded array of block type strings")
     try:
         value = json.loads(raw)
     except ValueError:
@@ -514,9 +516,11 @@ def _check_blocks(raw: str) -> str | None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         return shape
     if not value:
-        return "Invalid blocks: must be a non-empty array of block types"
+        return 400, "Invalid blocks: must be a non-empty array of block types"
     known = {b.value for b in BlockType}
     unknown = list(dict.fromkeys(item for item in value if item not in known))
     if unknown:
-        return f"Invalid block types: {', '.join(unknown)}. Valid block types: {_VALID_BLOCKS}"
+        return 400, (
+            f"Invalid block types: {', '.join(unknown)}. Valid block types: {_VALID_BLOCKS}"
+        )
     return None

@@ -23,6 +23,8 @@ __all__ = ["Fault", "FaultList", "RequestRecord"]
 
 DropMode = Literal["before", "after"]
 
+# The docs' text for a create that failed inside Spine (reference: errors page).
+_CREATE_MESSAGES = {500: "An internal error occurred while creating the run"}
 _DEFAULT_MESSAGES = {
     429: "Rate limit exceeded",
     500: "An internal error occurred",
@@ -147,8 +149,8 @@ class Fault:
         if self.error is not None:
             return self.error
         assert self.status is not None
-        if self.status == 500 and method == "POST" and path == "/v1/run":
-            return "An internal error occurred while creating the run"
+        if method == "POST" and path == "/v1/run" and self.status in _CREATE_MESSAGES:
+            return _CREATE_MESSAGES[self.status]
         if self.status in _DEFAULT_MESSAGES:
             return _DEFAULT_MESSAGES[self.status]
         try:
