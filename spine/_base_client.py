@@ -37,7 +37,6 @@ from spine._exceptions import (
     scrub,
     sentence,
 )
-from spine._files import close_uploads
 from spine._log import configure_logging_from_env, logger
 from spine._models import parse_envelope
 from spine._operations import Operation
@@ -428,7 +427,10 @@ def hide_key(request: httpx.Request | None) -> None:
 
 
 def close_files(op: Operation[Any]) -> None:
-    close_uploads(op.files)
+    if op.files:  # only uploads carry files: a read never loads spine._files
+        from spine._files import close_uploads
+
+        close_uploads(op.files)
 
 
 def first_outcome(outcome: Received | Exception) -> Received:

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from spine._enums import BlockType, Template
 from spine._exceptions import InvalidRequestError
-from spine._models import CanvasDAG, CreateRunResponse, GetRunResponse, TaskNode, TaskTree
+from spine._models import CreateRunResponse, GetRunResponse
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from spine._canvas_models import CanvasDAG, TaskNode, TaskTree
     from spine._files import FileInput, UploadFile
 
 T = TypeVar("T", bound="BaseModel")
@@ -88,6 +89,8 @@ def get_run(run_id: str) -> Operation[GetRunResponse]:
 def get_dag(canvas_id: str) -> Operation[CanvasDAG]:
     from _spine_openapi.api.canvas import get_canvas_dag as endpoint
 
+    from spine._canvas_models import CanvasDAG
+
     canvas_id = check_id(canvas_id, "canvas_id")
     kwargs = endpoint._get_kwargs(canvas_id)  # type: ignore[arg-type]
     return Operation(kwargs, CanvasDAG, expect=(("canvas_id", canvas_id),))
@@ -96,6 +99,8 @@ def get_dag(canvas_id: str) -> Operation[CanvasDAG]:
 def get_tasks(canvas_id: str) -> Operation[TaskTree]:
     from _spine_openapi.api.canvas import get_canvas_tasks as endpoint
 
+    from spine._canvas_models import TaskTree
+
     canvas_id = check_id(canvas_id, "canvas_id")
     kwargs = endpoint._get_kwargs(canvas_id)  # type: ignore[arg-type]
     return Operation(kwargs, TaskTree, expect=(("canvas_id", canvas_id),))
@@ -103,6 +108,8 @@ def get_tasks(canvas_id: str) -> Operation[TaskTree]:
 
 def get_task(canvas_id: str, task_id: str) -> Operation[TaskNode]:
     from _spine_openapi.api.canvas import get_canvas_task as endpoint
+
+    from spine._canvas_models import TaskNode
 
     canvas_id = check_id(canvas_id, "canvas_id")
     task_id = check_id(task_id, "task_id")

@@ -1,5 +1,8 @@
 """``client.runs`` and ``client.canvas``: one-liners over :mod:`spine._operations` (what to
-send, checked before any request) and the client's driver (how it is sent)."""
+send, checked before any request) and the client's driver (how it is sent).
+
+Handles (:mod:`spine._handle`, and the poller behind them) are imported where a method returns
+one, so that a process that only reads runs never loads them."""
 
 from __future__ import annotations
 
@@ -8,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from spine import _operations as ops
 from spine._enums import BlockType, Template
-from spine._handle import AsyncRunHandle, RunHandle
-from spine._models import CanvasDAG, GetRunResponse, TaskNode, TaskTree
 
 if TYPE_CHECKING:
     from spine._base_client import AsyncPipeline, SyncPipeline
+    from spine._canvas_models import CanvasDAG, TaskNode, TaskTree
     from spine._files import FileInput
+    from spine._handle import AsyncRunHandle, RunHandle
+    from spine._models import GetRunResponse
 
 __all__ = ["AsyncCanvas", "AsyncRuns", "Canvas", "Runs"]
 
@@ -54,6 +58,8 @@ class Runs:
             files=files,
             idempotency_key=idempotency_key,
         )
+        from spine._handle import RunHandle
+
         created = self._runtime.call(op)
         return RunHandle(self._runtime, created.run_id, created)
 
@@ -63,6 +69,8 @@ class Runs:
 
     def attach(self, run_id: str) -> RunHandle:
         """A handle for an existing run (no request is sent)."""
+        from spine._handle import RunHandle
+
         return RunHandle(self._runtime, run_id)
 
 
@@ -93,6 +101,8 @@ class AsyncRuns:
             files=files,
             idempotency_key=idempotency_key,
         )
+        from spine._handle import AsyncRunHandle
+
         created = await self._runtime.call(op)
         return AsyncRunHandle(self._runtime, created.run_id, created)
 
@@ -102,6 +112,8 @@ class AsyncRuns:
 
     def attach(self, run_id: str) -> AsyncRunHandle:
         """See :meth:`Runs.attach`."""
+        from spine._handle import AsyncRunHandle
+
         return AsyncRunHandle(self._runtime, run_id)
 
 
