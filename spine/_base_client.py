@@ -22,7 +22,6 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -255,15 +254,23 @@ def min_opt(value: float | None, cap: float) -> float:
     return cap if value is None else min(value, cap)
 
 
-@dataclass
 class Received:
-    """A complete response: what the retry policy and :func:`finish` look at."""
+    """A complete response: what the retry policy and :func:`finish` look at. (A plain class:
+    a dataclass costs about 0.3 ms of CPU to build, on the path of every first call.)"""
 
-    status_code: int
-    headers: httpx.Headers
-    body: bytes
-    method: str
-    path: str
+    __slots__ = ("body", "headers", "method", "path", "status_code")
+
+    def __init__(
+        self, status_code: int, headers: httpx.Headers, body: bytes, method: str, path: str
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.body = body
+        self.method = method
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Received({self.status_code}, {self.method} {self.path}, {len(self.body)} bytes)"
 
 
 def start_reading(response: httpx.Response, budget: Budget) -> BodyReader:
