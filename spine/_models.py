@@ -6,7 +6,7 @@ task type the SDK does not know is kept as the raw string instead of failing, an
 becomes the enum member (which compares equal to the string).
 
 :func:`parse_envelope` is the hot path of every call: it validates the ``{"success": true,
-"data": {...}}`` envelope and its data in one ``TypeAdapter.validate_json`` pass, and turns every
+"data": {...}}`` envelope and its data in one ``model_validate_json`` pass, and turns every
 way a body can break the contract into :class:`~spine.UnexpectedResponseError`.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spine._enums import TERMINAL_STATUSES, RunStatus
 from spine._exceptions import SpineAPIError, UnexpectedResponseError, body_excerpt
@@ -301,13 +301,16 @@ class _Envelope(BaseModel, Generic[T]):
     error: Any = None
 
 
-_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
+#: The envelope model of each data model, built on first use. The parametrised model validates
+#: directly (no ``TypeAdapter`` around it: that would cost the first call of a process another
+#: module and another validator to build, for the same validation).
+_ADAPTERS: dict[type[BaseModel], type[_Envelope[Any]]] = {}
 
 
-def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+def _adapter(model: type[BaseModel]) -> type[_Envelope[Any]]:
     adapter = _ADAPTERS.get(model)
     if adapter is None:
-        adapter = TypeAdapter(_Envelope[model])  # type: ignore[valid-type]
+        adapter = _Envelope[model]  # type: ignore[valid-type]
         _ADAPTERS[model] = adapter
     return adapter
 
@@ -321,14 +324,14 @@ def parse_envelope(
 ) -> T:
     """Validate ``{"success": true, "data": {...}}`` and return ``data`` as a ``model``.
 
-    One ``validate_json`` pass (the adapter is built once per model). Raises
+    One ``model_validate_json`` pass (the envelope model is built once per model). Raises
     :class:`UnexpectedResponseError` (with ``raw_body``) when the body is not JSON, not an object,
     ``success`` is not true, ``data`` is missing or does not validate; a 2xx body with
     ``success: false`` and an ``error`` string raises :class:`SpineAPIError` with that message.
     No ``json`` or ``pydantic`` exception ever escapes.
     """
     try:
-        envelope = _adapter(model).validate_json(body)
+        envelope = _adapter(model).model_validate_json(body)
     except ValidationError as exc:
         raise _validation_problem(model, body, exc, status_code, request_id) from exc
     except Exception as exc:  # defensive: e.g. a body of the wrong type
