@@ -280,8 +280,15 @@ def _canvas_note(args: argparse.Namespace, canvas_id: str | None) -> str | None:
     return canvas_url(canvas_id)
 
 
-def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, out: Output) -> int:
-    """Report a terminal run (and save its artifacts with --download); the exit status."""
+def _finish(
+    client: SpineClient,
+    run: GetRunResponse,
+    args: argparse.Namespace,
+    out: Output,
+    recorded: RecordedRun | None = None,
+) -> int:
+    """Report a terminal run (and save its artifacts with --download, recording where in the
+    run ledger through ``recorded``); the exit status."""
     link = _canvas_note(args, run.canvas_id)
     if run.status == RunStatus.FAILED:
         details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
@@ -299,6 +306,7 @@ def _finish(client: SpineClient, run: GetRunResponse, args: argparse.Namespace, 
     saved: list[dict[str, Any]] = []
     if args.download and run.result is not None:
         run, saved = _save_all(client, run, args.download, out)
+        _record_downloads(recorded, run, saved, out)
     if out.json:
         out.document(_run_document(run, saved))
     else:
@@ -473,6 +481,8 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
         if note:
             out.note(f"Canvas: {note}")
         if not args.wait:
+            if handle.ledger_error is not None and handle.flush_ledger():
+                out.note(f"Note: run {handle.run_id} is now recorded in the run ledger.")
             if out.json:
                 data: dict[str, Any] = (
                     handle.create_response.model_dump(mode="json")
@@ -486,7 +496,7 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
                 out.note(f"Follow it with `{command('wait', handle.run_id, args=args)}`.")
             return EXIT_OK
         run = _follow_with_display(handle, args, out)
-        return _finish(client, run, args, out)
+        return _finish(client, run, args, out, handle)
 
 
 def cmd_wait(args: argparse.Namespace, out: Output) -> int:
@@ -503,7 +513,8 @@ def cmd_wait(args: argparse.Namespace, out: Output) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             run = _follow_with_display(handle, args, out)
-        return _finish(client, run, args, out)
+        recorded = handle if not isinstance(handle, RunHandle) else None
+        return _finish(client, run, args, out, recorded)
 
 
 def _recorded(client: SpineClient, args: argparse.Namespace) -> RecordedRuns:
@@ -516,6 +527,22 @@ def _recorded(client: SpineClient, args: argparse.Namespace) -> RecordedRuns:
     if getattr(args, "sandbox", False) and ledger is None:
         ledger = "off"
     return record(client, ledger)
+
+
+def _record_downloads(
+    recorded: RecordedRun | RecordedRuns | None,
+    run: GetRunResponse,
+    saved: list[dict[str, Any]],
+    out: Output,
+) -> None:
+    """Record in the run ledger where the artifacts were saved (best effort: a note)."""
+    if recorded is None or not saved:
+        return
+    from spine.ledger._cli import record_downloads
+
+    problem = record_downloads(recorded, run, saved)
+    if problem is not None:
+        out.note(f"Note: the run ledger could not record where the artifacts were saved: {problem}")
 
 
 def _ledger_note(handle: RecordedRun, out: Output) -> None:
@@ -566,7 +593,15 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_download(args: argparse.Namespace, out: Output) -> int:
+    from spine.ledger import LedgerError
+
     with _client(args, out) as client:
+        recorded: RecordedRuns | None
+        try:
+            recorded = _recorded(client, args)
+        except LedgerError as exc:  # downloading costs nothing: go on without the ledger
+            out.note(f"Note: not recording this download: {exc}")
+            recorded = None
         run = client.runs.get(args.run_id)
         args.current_run_id = run.run_id
         if run.status == RunStatus.FAILED:
@@ -587,6 +622,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
         saved: list[dict[str, Any]] = []
         if run.result is not None and run.result.artifacts:
             run, saved = _save_all(client, run, args.directory, out)
+            _record_downloads(recorded, run, saved, out)
         else:
             out.note(f"Run {run.run_id} produced no artifacts.")
     if out.json:

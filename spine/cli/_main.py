@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     download = commands.add_parser(
         "download",
-        parents=[common, quiet],
+        parents=[common, quiet, ledger],
         formatter_class=fmt,
         help="save a finished run's artifacts into a directory",
         description=_para(

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from spine.ledger._batch import (
+        BatchBusyError,
         BatchItem,
         BatchReport,
         BatchUpdate,
@@ -39,11 +40,14 @@ if TYPE_CHECKING:
         run_batch,
     )
     from spine.ledger._errors import (
+        BatchInputError,
         LedgerCorruptError,
         LedgerError,
         LedgerLockedError,
+        LedgerUsageError,
         LedgerVersionError,
         LedgerWarning,
+        OutputFolderError,
     )
     from spine.ledger._paths import default_path, open_ledger
     from spine.ledger._recorded import (
@@ -57,6 +61,8 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ArtifactRecord": "spine.ledger._store",
+    "BatchBusyError": "spine.ledger._batch",
+    "BatchInputError": "spine.ledger._errors",
     "AsyncRecordedRun": "spine.ledger._recorded",
     "AsyncRecordedRuns": "spine.ledger._recorded",
     "BatchItem": "spine.ledger._batch",
@@ -67,8 +73,10 @@ _EXPORTS = {
     "LedgerCorruptError": "spine.ledger._errors",
     "LedgerError": "spine.ledger._errors",
     "LedgerLockedError": "spine.ledger._errors",
+    "LedgerUsageError": "spine.ledger._errors",
     "LedgerVersionError": "spine.ledger._errors",
     "LedgerWarning": "spine.ledger._errors",
+    "OutputFolderError": "spine.ledger._errors",
     "RecordedRun": "spine.ledger._recorded",
     "RecordedRuns": "spine.ledger._recorded",
     "RunRecord": "spine.ledger._store",
@@ -84,6 +92,8 @@ __all__ = [
     "ArtifactRecord",
     "AsyncRecordedRun",
     "AsyncRecordedRuns",
+    "BatchBusyError",
+    "BatchInputError",
     "BatchItem",
     "BatchReport",
     "BatchUpdate",
@@ -92,8 +102,10 @@ __all__ = [
     "LedgerCorruptError",
     "LedgerError",
     "LedgerLockedError",
+    "LedgerUsageError",
     "LedgerVersionError",
     "LedgerWarning",
+    "OutputFolderError",
     "RecordedRun",
     "RecordedRuns",
     "RunRecord",

@@ -2,9 +2,10 @@
 
 :func:`add_commands` adds the subcommands to the ``spine`` parser; each ``cmd_*`` takes the
 parsed arguments and returns the exit status, raising the SDK's errors for the command line
-to report (a :class:`LedgerError` is exit 1, bad batch input exit 2, see ``docs/cli.md``).
-Results go to stdout (a table, or one JSON document with ``--json``), everything else to
-stderr.
+to report (a :class:`LedgerError` is exit 1; a :class:`LedgerUsageError`, bad batch input
+included, exit 2; see ``docs/cli.md``). Results go to stdout (a table, or one JSON document
+with ``--json``), everything else to stderr. Ctrl-C writes what is known (the summary of a
+batch), says how to continue, and exits 130.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import re
 import sys
@@ -64,26 +66,41 @@ def _count(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float | None:
-    if text.strip().lower() in ("none", "inf", "never"):
-        return None
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+
+
+def _timeout(text: str) -> float | None:
+    """``--timeout``: a positive number of seconds; ``none``, ``never``, ``inf`` or any number
+    too large to hold (``1e400``) mean no limit."""
+    if text.strip().lower() in ("none", "never"):
+        return None
+    value = _number(text)
+    if value == math.inf:
+        return None
+    if not value > 0:  # also NaN
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of seconds, or 'none' for no limit; got {text!r}"
+        )
     return value
 
 
 def _positive(text: str) -> float:
-    value = _seconds(text)
-    if value is None or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    """``--poll-interval``: a positive, finite number of seconds."""
+    value = _number(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of seconds, got {text!r}"
+        )
     return value
 
 
-_STATES = ("sending", "ambiguous", "rejected", "running", "completed", "partial", "failed")
+_STATES = (
+    "sending", "ambiguous", "rejected", "running", "completed", "partial", "failed", "lost"
+)
 
 LEDGER_HELP = (
     "the run ledger file (default: $SPINE_LEDGER, then the user data folder; 'off' disables)"
@@ -127,7 +144,8 @@ def add_commands(
         "\ncanvas link, errors and the paths of its downloaded artifacts.",
     )
     show.add_argument("ref", metavar="ID",
-                      help="a run id (or its first characters), an Idempotency-Key or a row")
+                      help="a run id (or its first 6 characters or more), an Idempotency-Key,"
+                      " or a row number")
 
     resume = sub.add_parser(
         "resume", parents=[*parents, ledger], formatter_class=fmt,
@@ -136,7 +154,7 @@ def add_commands(
         "follow them with a live display and record their outcome. Creates that may\n"
         "have made a run (ambiguous) are listed with their Idempotency-Key.",
     )
-    resume.add_argument("--timeout", type=_seconds, default=None, metavar="S",
+    resume.add_argument("--timeout", type=_timeout, default=None, metavar="S",
                         help="stop after S seconds (default: until every run ends)")
     resume.add_argument("--poll-interval", type=_positive, metavar="S",
                         help="first interval between polls, doubling to 30 s (default 2)")
@@ -154,10 +172,13 @@ def add_commands(
             "any interruption: it continues where it stopped and creates nothing twice."
         ),
         epilog=(
-            "exit status: 0 every item completed; 5 some run still going when --timeout\n"
-            "passed; 4 some failed; 7 the API refused some create; 1 some create is\n"
-            "ambiguous (see --resend-ambiguous) or the batch stopped; 9 artifacts not saved;\n"
-            "3 some ended partial; 2 bad input (nothing sent)."
+            "exit status, the first that applies: 2 bad input (nothing sent), or some item\n"
+            "changed since its run was created (see --rerun-changed); 5 some run still going\n"
+            "when --timeout passed; 10 some run lost (the API answered 404); 4 some failed;\n"
+            "7 the API refused some create, or some run's state could not be read; 1 some\n"
+            "create is ambiguous (see --resend-ambiguous) or not started; 9 artifacts not\n"
+            "saved; 3 some ended partial; 0 every item completed. 6 a refused API key and\n"
+            "130 Ctrl-C (the summary is written first: run the command again to continue)."
         ),
     )
     batch.add_argument("file", metavar="FILE", help="the JSON Lines file of items")
@@ -165,15 +186,18 @@ def add_commands(
                        help="where artifacts and summary.jsonl go (created if missing)")
     batch.add_argument("--concurrency", type=_count, default=8, metavar="N",
                        help="creates and downloads in flight at once (default 8)")
-    batch.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
-                       help="stop waiting after SECONDS (default: until every run ends); "
-                       "running the command again picks up the runs still going")
+    batch.add_argument("--timeout", type=_timeout, default=None, metavar="SECONDS",
+                       help="stop after SECONDS, creates included (default: until every run "
+                       "ends); running the command again picks up the runs still going")
     batch.add_argument("--poll-interval", type=_positive, metavar="S",
                        help="first interval between polls of a run, doubling to 30 s "
                        "(default 2; 0.2 with --sandbox)")
     batch.add_argument("--resend-ambiguous", action="store_true",
                        help="re-send creates that may have made a run, with their original "
                        "Idempotency-Key (check them in the summary first)")
+    batch.add_argument("--rerun-changed", action="store_true",
+                       help="create a new run for items changed since their run was created "
+                       "(default: list them as changed and leave them; exit 2)")
     batch.add_argument("--no-download", dest="download", action="store_false",
                        help="do not save artifacts")
     batch.add_argument("--sandbox", action="store_true",
@@ -204,19 +228,23 @@ def _stream_live(stream: TextIO, quiet: bool) -> bool:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from spine.ledger._paths import open_ledger, resolve_path
+    from spine.ledger._paths import ENV_VAR, open_ledger
 
-    ledger = open_ledger(getattr(args, "ledger", None))
+    given = getattr(args, "ledger", None)
+    ledger = open_ledger(given)
     if ledger is None:
-        where = resolve_path(getattr(args, "ledger", None))
-        raise _usage(f"the run ledger is off ({where!s}): set SPINE_LEDGER or --ledger to a file")
+        source = "--ledger off" if given is not None and given.strip() else f"{ENV_VAR}=off"
+        raise _usage(
+            f"the run ledger is turned off ({source}), so there are no recorded runs to use:"
+            f" unset {ENV_VAR}, or point it (or --ledger PATH) at a ledger file"
+        )
     return ledger
 
 
 def _usage(message: str) -> Exception:
-    from spine import InvalidRequestError
+    from spine.ledger._errors import LedgerUsageError
 
-    return InvalidRequestError(message)
+    return LedgerUsageError(message)
 
 
 @contextlib.asynccontextmanager
@@ -295,9 +323,17 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
             raise _usage(str(exc)) from exc
     if record is None:
         from spine.ledger._errors import LedgerError
+        from spine.ledger._store import MIN_PREFIX
 
+        ref = args.ref.strip()
+        short = (
+            f" A run id is looked up by its first {MIN_PREFIX} characters or more; {ref!r} has"
+            f" {len(ref)}."
+            if len(ref) < MIN_PREFIX and not ref.isdigit() else ""
+        )
         raise LedgerError(
-            f"No run {args.ref!r} in the run ledger {ledger.path} (try `spine runs list`).",
+            f"No run {args.ref!r} in the run ledger {ledger.path}.{short}"
+            " (see `spine runs list`)",
             path=ledger.path,
         )
     if args.json:
@@ -352,9 +388,13 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exit_for(counts: dict[str, int]) -> int:
-    if counts.get("running"):
+def _exit_for(counts: dict[str, int], *, elsewhere: int = 0) -> int:
+    """The exit status of ``spine runs resume`` (as a batch's, see ``docs/cli.md``): runs of
+    other API hosts left unfollowed (``elsewhere``) count as still going (5)."""
+    if counts.get("running") or counts.get("sending") or elsewhere:
         return 5
+    if counts.get("lost"):
+        return 10
     if counts.get("failed"):
         return 4
     if counts.get("ambiguous"):
@@ -373,13 +413,18 @@ def cmd_runs_resume(args: argparse.Namespace) -> int:
     from spine.ledger._recorded import AsyncRecordedRuns
 
     ledger = _open(args)
+    followed: list[Any] = []
+    notes: dict[str, Any] = {}
 
     async def main() -> int:
         async with _async_client(args) as client:
             runs = AsyncRecordedRuns(client, ledger, None)
             waiting = runs._to_resume()
+            followed.extend(waiting)
             ambiguous = [r for r in ledger.unfinished(api_host=runs.host)
                          if r.state == "ambiguous"]
+            notes["ambiguous"] = ambiguous
+            notes["elsewhere"] = runs.other_hosts()
             counts = {"running": len(waiting)}
             credits = 0
             started = time.monotonic()
@@ -400,6 +445,7 @@ def cmd_runs_resume(args: argparse.Namespace) -> int:
                                         time.monotonic() - started, rec.run_id, status))
 
             first, cap = args.poll_interval or _POLL[0], _POLL[1]
+            notes["display"] = display
             try:
                 records = await runs.resume(
                     timeout=args.timeout, poll_interval=first,
@@ -407,13 +453,24 @@ def cmd_runs_resume(args: argparse.Namespace) -> int:
                 )
             finally:
                 display.close()
-            return _report_resume(args, records, ambiguous)
+            return _report_resume(args, records, ambiguous, notes["elsewhere"])
 
     with ledger:
-        return asyncio.run(main())
+        try:
+            return asyncio.run(main())
+        except KeyboardInterrupt:
+            if "display" in notes:
+                notes["display"].close()
+            records = [ledger.row(r.id) for r in followed]
+            _report_resume(args, records, notes.get("ambiguous", []),
+                           notes.get("elsewhere", {}))
+            print("spine runs resume: interrupted. The runs go on: run `spine runs resume`"
+                  " again to continue following them.", file=sys.stderr, flush=True)
+            return 130
 
 
-def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list[Any]) -> int:
+def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list[Any],
+                   elsewhere: dict[str, int]) -> int:
     counts: dict[str, int] = {}
     for r in records:
         counts[r.state] = counts.get(r.state, 0) + 1
@@ -421,7 +478,8 @@ def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list
         counts["ambiguous"] = len(ambiguous)
     if args.json:
         _document({"runs": [r.to_dict() for r in records],
-                   "ambiguous": [r.to_dict() for r in ambiguous], "counts": counts})
+                   "ambiguous": [r.to_dict() for r in ambiguous], "counts": counts,
+                   "other_hosts": elsewhere})
     else:
         for r in records:
             print(f"{r.run_id}  {r.state:<9}  {r.credits if r.credits is not None else '-':>6}"
@@ -432,7 +490,22 @@ def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list
                 " made a run; create it again with that --idempotency-key to get it without"
                 " paying twice", file=sys.stderr, flush=True,
             )
-    return _exit_for(counts)
+        for r in records:
+            if r.state == "lost":
+                print(f"lost: run {r.run_id}: {_clean(r.error or 'the API answered 404')}",
+                      file=sys.stderr, flush=True)
+            elif r.state == "running" and r.error:
+                print(f"not followed: {_clean(r.error)}", file=sys.stderr, flush=True)
+    if elsewhere:
+        total = sum(elsewhere.values())
+        hosts = ", ".join(f"{host} ({n})" for host, n in sorted(elsewhere.items()))
+        first = sorted(elsewhere)[0]
+        print(
+            f"{total} unfinished run(s) of other API hosts, not followed: {hosts}. To follow"
+            f" them, set SPINE_BASE_URL={first} (or --base-url) and run `spine runs resume`.",
+            file=sys.stderr, flush=True,
+        )
+    return _exit_for(counts, elsewhere=sum(elsewhere.values()))
 
 
 # ----------------------------------------------------------------------------- batch
@@ -450,9 +523,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         items = read_items(args.file)
     except OSError as exc:
-        raise _usage(f"cannot read {args.file}: {exc.strerror or exc}") from exc
-    if not items:
-        raise _usage(f"{args.file} has no items")
+        raise _usage(f"cannot read {args.file}: {(exc.strerror or str(exc)).lower()}") from exc
     ledger_arg: str | None = args.ledger
     if args.sandbox and ledger_arg is None:
         ledger_arg = "off"  # a sandbox's runs end with this process: nothing to resume
@@ -462,24 +533,39 @@ def cmd_batch(args: argparse.Namespace) -> int:
     display = BatchDisplay(sys.stderr, live=_stream_live(sys.stderr, args.quiet), title="batch")
     on_update: Callable[[Any], object] | None = None if args.quiet else display
 
+    interrupted: dict[str, Any] = {}
+
     async def main() -> Any:
         async with _async_client(args, retries=False) as client:
-            return await arun_batch(
-                client,
-                items,
-                out=args.out,
-                ledger=ledger_arg,
-                concurrency=args.concurrency,
-                timeout=args.timeout,
-                resend_ambiguous=args.resend_ambiguous,
-                poll_interval=first,
-                max_poll_interval=max(first, cap),
-                download=args.download,
-                on_update=on_update,
-            )
+            try:
+                return await arun_batch(
+                    client,
+                    items,
+                    out=args.out,
+                    ledger=ledger_arg,
+                    concurrency=args.concurrency,
+                    timeout=args.timeout,
+                    resend_ambiguous=args.resend_ambiguous,
+                    rerun_changed=args.rerun_changed,
+                    poll_interval=first,
+                    max_poll_interval=max(first, cap),
+                    download=args.download,
+                    on_update=on_update,
+                )
+            except asyncio.CancelledError as exc:  # Ctrl-C: the summary was written
+                interrupted["report"] = getattr(exc, "batch_report", None)
+                raise
 
     try:
         report = asyncio.run(main())
+    except KeyboardInterrupt:
+        display.close()
+        partial = interrupted.get("report")
+        if partial is not None:
+            print(partial.table(), file=sys.stderr, flush=True)
+        print("spine batch: interrupted. Runs already created go on: run the same command"
+              " again to continue (nothing is created twice).", file=sys.stderr, flush=True)
+        return 130
     except Exception as exc:
         display.close()
         partial = getattr(exc, "batch_report", None)
@@ -498,6 +584,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
             "exit_code": report.exit_code,
             "attention": [o.to_json() for o in report.attention],
         })
+    if report.counts.get("changed"):
+        print(
+            "Some items changed since their run was created (changed): they were neither"
+            " reused nor created again. Give each a new id, or run the same command with"
+            " --rerun-changed to create a new run for them.", file=sys.stderr, flush=True,
+        )
     if report.counts.get("ambiguous"):
         print(
             "Some creates may have made a run (ambiguous): check them in the summary, then run"
@@ -505,6 +597,28 @@ def cmd_batch(args: argparse.Namespace) -> int:
             " Idempotency-Key.", file=sys.stderr, flush=True,
         )
     return int(report.exit_code)
+
+
+def record_downloads(recorded: Any, run: Any, saved: list[dict[str, Any]]) -> str | None:
+    """Record the artifacts a command saved (``{"artifact_id", "path", ...}`` each) for
+    ``run`` through a :class:`RecordedRun` (``spine run``, ``spine wait``) or
+    :class:`RecordedRuns` (``spine download``: the run is recorded as followed if the ledger
+    did not know it). Returns None, or why the ledger could not record them."""
+    import warnings
+
+    from spine.ledger._recorded import RecordedRun
+
+    by_id = {a.id: a for a in (run.result.artifacts if run.result is not None else [])}
+    pairs = [(by_id[d["artifact_id"]], d["path"]) for d in saved if d["artifact_id"] in by_id]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if isinstance(recorded, RecordedRun):
+            done = recorded.record_downloads(pairs)
+        else:
+            done = recorded.record_downloads(run, pairs)
+    if done:
+        return None
+    return str(caught[-1].message) if caught else "the ledger failed"
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -516,7 +630,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    """Run ``spine runs ACTION`` or ``spine batch``."""
-    if args.command == "batch":
-        return cmd_batch(args)
-    return COMMANDS[args.runs_command](args)
+    """Run ``spine runs ACTION`` or ``spine batch``. A :class:`LedgerUsageError` (nothing
+    was sent) becomes the command line's usage error: exit status 2."""
+    from spine.cli._errors import UsageError
+    from spine.ledger._errors import LedgerUsageError
+
+    try:
+        if args.command == "batch":
+            return cmd_batch(args)
+        return COMMANDS[args.runs_command](args)
+    except LedgerUsageError as exc:
+        raise UsageError(str(exc)) from exc

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchDisplay", "wants_live"]
 
-_DONE = ("completed", "partial", "failed", "ambiguous", "rejected", "not_started", "lost")
+_DONE = ("completed", "partial", "failed", "ambiguous", "rejected", "not_started", "lost",
+         "unknown", "changed")
 _ENDED = frozenset(_DONE)
 
 
@@ -111,7 +112,9 @@ class BatchDisplay:
                                                                         "cyan"),
             ("completed", "completed", "green"), ("partial", "partial", "yellow"),
             ("failed", "failed", "red"), ("ambiguous", "ambiguous", "magenta"),
-            ("rejected", "rejected", "red"),
+            ("rejected", "rejected", "red"), ("lost", "lost", "red"),
+            ("unknown", "unknown", "yellow"), ("changed", "changed", "magenta"),
+            ("not_started", "not started", ""),
         ]
         cells = [f"[{style}]{c.get(key, 0)} {name}[/]" if style else f"{c.get(key, 0)} {name}"
                  for key, name, style in labels if c.get(key, 0) or key in ("waiting", "running")]

@@ -6,6 +6,9 @@ Tree (all are :class:`spine.SpineError`, so ``except spine.SpineError`` still ca
     ├── LedgerLockedError       another process held it longer than the busy timeout
     ├── LedgerCorruptError      the file is not a ledger SQLite can read
     └── LedgerVersionError      written by a newer SDK (schema version unknown here)
+    LedgerUsageError            an argument or input is invalid; nothing was sent (a ValueError)
+    ├── BatchInputError         the items of a batch (every problem, with its line number)
+    └── OutputFolderError       the batch's output folder cannot be written
 
 A ledger error raised before a create is sent means nothing was sent (and nothing paid). After
 a create the server answered, a ledger error is never raised: the run is returned and the
@@ -19,12 +22,17 @@ import os
 from spine import SpineError
 
 __all__ = [
+    "BatchInputError",
     "LedgerCorruptError",
     "LedgerError",
     "LedgerLockedError",
+    "LedgerUsageError",
     "LedgerVersionError",
     "LedgerWarning",
+    "OutputFolderError",
 ]
+
+_MAX_REPORTED = 20
 
 _OFF_HINT = "Point SPINE_LEDGER (or --ledger) at another file, or set it to 'off'."
 
@@ -51,6 +59,38 @@ class LedgerVersionError(LedgerError):
     """The ledger was written by a newer version of the SDK (its schema is unknown here)."""
 
 
+class LedgerUsageError(SpineError, ValueError):
+    """An argument or input of a ledger call is invalid, found before anything was sent (so
+    nothing was paid). Also a ``ValueError``; the command line reports it as exit status 2.
+
+    Unlike :class:`spine.InvalidRequestError` it claims no HTTP status: no request was made."""
+
+
+class BatchInputError(LedgerUsageError):
+    """The items of a batch are invalid; ``problems`` lists every one (with its line number)
+    and nothing was sent."""
+
+    problems: list[str]
+
+    def __init__(self, problems: list[str]) -> None:
+        shown = problems[:_MAX_REPORTED]
+        more = len(problems) - len(shown)
+        text = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+        super().__init__(f"invalid batch input: {text}")
+        self.problems = problems
+
+
+class OutputFolderError(LedgerUsageError):
+    """The output folder of a batch cannot be used (not a folder, not writable); checked
+    before anything is sent. ``path`` is the folder."""
+
+    path: str
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str]) -> None:
+        super().__init__(message)
+        self.path = os.fspath(path)
+
+
 class LedgerWarning(UserWarning):
     """The ledger could not record something after the server had answered (the run is not
     lost: its id is returned; record it yourself or fix the ledger and ``spine runs resume``)."""
@@ -64,8 +104,9 @@ def describe(exc: BaseException, path: str, action: str) -> LedgerError:
     low = text.lower()
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in low or "busy" in low):
         return LedgerLockedError(
-            f"The run ledger {path} is locked by another process (could not {action} within the"
-            f" busy timeout). Try again when the other 'spine' command finishes. {_OFF_HINT}",
+            f"The run ledger {path} is locked by another process: could not {action} the"
+            f" ledger within the busy timeout. Try again when the other 'spine' command"
+            f" finishes. {_OFF_HINT}",
             path=path,
         )
     if isinstance(exc, sqlite3.DatabaseError) and (

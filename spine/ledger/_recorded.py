@@ -8,8 +8,14 @@ The order of a create is what makes a paid run impossible to lose:
 3. send ``client.runs.create(..., idempotency_key=key)``;
 4. record the run id. If *this* write fails the handle is returned anyway, with
    ``ledger_error`` set and a :class:`LedgerWarning` issued: the run id is never lost to a
-   ledger problem. A create that fails with ``run_may_exist=True`` is recorded ``ambiguous``
-   with its key; one the server provably did not act on is recorded ``rejected``.
+   ledger problem, and it is written with the next write that succeeds (a state seen by
+   ``wait()``, say). A create that fails with ``run_may_exist=True`` is recorded
+   ``ambiguous`` with its key; one the server provably did not act on is recorded
+   ``rejected``; one stopped before it was handed to the SDK (cancelled, interrupted) is
+   forgotten, as it was never sent.
+
+Before step 1 the arguments are checked with the SDK's own rules (the very checks
+``runs.create`` makes), so input the SDK refuses raises the SDK's error and writes no row.
 
 Every state the wrappers see afterwards (``refresh``, ``wait``, ``wait_for_terminal``,
 ``stream_progress``) is recorded the same way: best effort, warnings instead of exceptions.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 import os
 import time
 import uuid
@@ -32,16 +39,17 @@ from urllib.parse import urlsplit
 
 from spine import (
     AsyncSpineClient,
-    InvalidRequestError,
+    AuthenticationError,
     NotFoundError,
     RateLimitError,
     ServerError,
+    SpineClient,
     SpineConnectionError,
     SpineError,
     SpineTimeoutError,
     Template,
 )
-from spine.ledger._errors import LedgerError, LedgerWarning
+from spine.ledger._errors import LedgerError, LedgerUsageError, LedgerWarning
 from spine.ledger._fingerprint import describe_request, split_files
 from spine.ledger._paths import open_ledger
 
@@ -50,10 +58,10 @@ if TYPE_CHECKING:
         AsyncRunHandle,
         BlockType,
         GetRunResponse,
+        RunArtifact,
         RunHandle,
         RunProgress,
         RunResult,
-        SpineClient,
     )
     from spine.ledger._store import Ledger, RunRecord
 
@@ -69,6 +77,9 @@ __all__ = [
 log = logging.getLogger("spine.ledger")
 
 _TRANSIENT = (ServerError, RateLimitError, SpineConnectionError, SpineTimeoutError)
+#: Failed polls of one run in a row (other than 5xx, 429, network, which are retried until the
+#: deadline) before resume and batches stop following it and say why.
+POLL_ATTEMPTS = 3
 
 
 def api_host(client: SpineClient | AsyncSpineClient) -> str:
@@ -84,20 +95,40 @@ def _warn(exc: LedgerError, what: str) -> None:
 
 
 class _Recorder:
-    """Best-effort recording after the server answered: never raises a ledger failure."""
+    """Best-effort recording after the server answered: never raises a ledger failure.
+
+    A write that must not be lost (the run id of a create) and failed is kept as ``pending``
+    and made again before every later write, until one succeeds."""
 
     def __init__(self, ledger: Ledger | None) -> None:
         self.ledger = ledger
         self.error: LedgerError | None = None
+        self.pending: Callable[[Ledger], object] | None = None
 
-    def safely(self, what: str, write: Callable[[Ledger], object]) -> None:
+    def safely(
+        self, what: str, write: Callable[[Ledger], object], *, keep: bool = False
+    ) -> bool:
+        """Make ``write``; on a ledger failure warn and return False (with ``keep``, the
+        write is retried before the next one)."""
         if self.ledger is None:
-            return
+            return True
         try:
+            if self.pending is not None:
+                self.pending(self.ledger)
+                self.pending = None
             write(self.ledger)
         except LedgerError as exc:
             self.error = exc
+            if keep:
+                self.pending = write
             _warn(exc, what)
+            return False
+        return True
+
+    def flush(self) -> None:
+        """Retry a pending write now (warns again when it still fails)."""
+        if self.pending is not None:
+            self.safely("Could not record a run id the server returned", lambda led: None)
 
     def observe(self, run: GetRunResponse | None) -> None:
         if run is not None:
@@ -128,9 +159,14 @@ class _Creation:
         row: int | None = None,
     ) -> None:
         self.ledger = ledger
-        self.key = idempotency_key or str(uuid.uuid4())
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"label must be a str, not {type(label).__name__}")
+        # None means "pick one"; anything else (even "") is the caller's key, checked below.
+        self.key = str(uuid.uuid4()) if idempotency_key is None else idempotency_key
         self.blocks = (
-            list(blocks) if blocks is not None and not isinstance(blocks, str | bytes) else blocks
+            list(blocks)
+            if blocks is not None and not isinstance(blocks, str | bytes) and _iterable(blocks)
+            else blocks
         )
         self.files = split_files(files)
         self.kwargs: dict[str, Any] = {
@@ -146,10 +182,19 @@ class _Creation:
         self.label = label
         self.batch, self.item_id, self.item_seq = batch, item_id, item_seq
         self.row = row
+        self.previous_state: str | None = "ambiguous" if row is not None else None
+        self.on_wire = False  # set just before the request is handed to the SDK
         self.recorder = _Recorder(ledger)
 
+    def check(self) -> None:
+        """Check the arguments with the SDK's own rules; raises what ``runs.create`` would
+        (``TypeError``, :class:`spine.InvalidRequestError`, ``FileNotFoundError``...), before
+        anything is recorded or sent."""
+        check_create(self.prompt, self.kwargs)
+
     def begin(self) -> None:
-        """Record the create (raises :class:`LedgerError`: then nothing is sent)."""
+        """Check, then record the create (raises :class:`LedgerError`: then nothing is sent)."""
+        self.check()
         if self.ledger is None:
             return
         if self.row is not None:  # re-sending an ambiguous create with its original key
@@ -163,7 +208,7 @@ class _Creation:
             webhook_url=self.kwargs["webhook_url"],
             files=self.files,
         )
-        self.row = self.ledger.begin_create(
+        self.row, self.previous_state = self.ledger.begin_create_row(
             idempotency_key=self.key,
             api_host=self.host,
             request=request,
@@ -175,36 +220,127 @@ class _Creation:
         )
 
     def created(self, run_id: str, canvas_id: str | None) -> None:
+        """Record the run id; when the ledger cannot take it now, it is written with the next
+        write of this run that succeeds (it is never dropped while this process knows it)."""
         row = self.row
         if row is not None:
             self.recorder.safely(
                 f"Run {run_id} was created but the ledger could not record it",
                 lambda led: led.mark_created(row, run_id, canvas_id),
+                keep=True,
             )
 
-    def failed(self, exc: BaseException) -> None:
-        """Record why the create failed (called with the exception about to propagate)."""
+    def failed(self, exc: BaseException) -> str:
+        """Record why the create failed (called with the exception about to propagate);
+        returns the state recorded: ``ambiguous``, ``rejected`` or ``not_started`` (never
+        sent: the row is forgotten)."""
+        state, message = classify(exc, on_wire=self.on_wire)
+        if state == "rejected" and self.previous_state == "ambiguous":
+            # This send was refused, but an earlier one with the same key may have made the
+            # run: the create stays ambiguous (a new key could pay twice).
+            state = "ambiguous"
+            message = (
+                f"sent again with its original Idempotency-Key and refused ({message}); the"
+                " first send may have made the run"
+            )
         row = self.row
         if row is None or self.ledger is None:
-            return
-        ambiguous = bool(getattr(exc, "run_may_exist", False))
-        if isinstance(exc, SpineError):
-            message = str(exc)
-        elif not isinstance(exc, Exception):
-            # Cancelled or interrupted: the request may already be on the wire.
-            ambiguous = True
-            message = f"interrupted while sending ({type(exc).__name__}); the run may exist"
-        else:
-            message = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, Exception) and (
-            not isinstance(exc, SpineError) or isinstance(exc, InvalidRequestError)
-        ):
-            message = f"refused before sending: {message}"
+            return state
+        if state == "not_started":
+            previous = self.previous_state
+            self.recorder.safely(
+                f"The create with Idempotency-Key {self.key} was not sent and the ledger could"
+                " not record that",
+                lambda led: led.unsend(row, previous),
+            )
+            return state
         self.recorder.safely(
             f"The create with Idempotency-Key {self.key} failed and the ledger could not"
             " record it",
-            lambda led: led.mark_failed_create(row, ambiguous=ambiguous, message=message),
+            lambda led: led.mark_failed_create(
+                row, ambiguous=state == "ambiguous", message=message
+            ),
         )
+        return state
+
+
+def classify(exc: BaseException, *, on_wire: bool) -> tuple[str, str]:
+    """What a failed create means: ``(state, message)`` with state ``ambiguous`` (the run may
+    exist: only when the SDK says ``run_may_exist``, or the request was interrupted on the
+    wire), ``rejected`` (the server did not act on it, or the SDK refused it before sending) or
+    ``not_started`` (stopped before the request was handed to the SDK)."""
+    if not on_wire:
+        return "not_started", f"not sent ({type(exc).__name__})"
+    if isinstance(exc, SpineError):
+        return ("ambiguous" if exc.run_may_exist else "rejected"), str(exc)
+    if not isinstance(exc, Exception):
+        # Cancelled or interrupted inside the SDK's call: the request may be on the wire.
+        return (
+            "ambiguous",
+            f"interrupted while sending ({type(exc).__name__}); the run may exist",
+        )
+    if isinstance(exc, OSError | TypeError | ValueError):
+        # The SDK checks its input and opens files before anything is sent.
+        return "rejected", f"refused before sending: {type(exc).__name__}: {exc}"
+    return "ambiguous", f"{type(exc).__name__}: {exc}; the run may exist"
+
+
+def check_schedule(
+    timeout: float | None, poll_interval: float, max_poll_interval: float
+) -> None:
+    """Check a wait's schedule before anything is sent: ``timeout`` None or a number >= 0,
+    the intervals positive finite numbers with ``poll_interval <= max_poll_interval``."""
+    if timeout is not None:
+        _number("timeout", timeout)
+        if not timeout >= 0:
+            raise LedgerUsageError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
+    for name, value in (("poll_interval", poll_interval),
+                        ("max_poll_interval", max_poll_interval)):
+        _number(name, value)
+        if not (value > 0 and math.isfinite(value)):
+            raise LedgerUsageError(
+                f"{name} must be a positive, finite number of seconds, got {value!r}"
+            )
+    if poll_interval > max_poll_interval:
+        raise LedgerUsageError(
+            f"poll_interval ({poll_interval!r}) must not exceed max_poll_interval"
+            f" ({max_poll_interval!r})"
+        )
+
+
+def _number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+
+
+def _iterable(value: object) -> bool:
+    try:
+        iter(value)  # type: ignore[call-overload]
+    except TypeError:
+        return False
+    return True
+
+
+def check_create(prompt: object, kwargs: dict[str, Any]) -> None:
+    """Run the SDK's own input checks of ``runs.create`` without sending anything (the files
+    it opens to check them are closed again). Raises what ``runs.create`` would raise.
+
+    This is the one place the ledger uses a private SDK module: a ledger row must never be
+    written for input that ``runs.create`` refuses, and only the SDK's own checks can say
+    exactly what it refuses."""
+    from spine._operations import create_run
+
+    operation = create_run(
+        prompt,  # type: ignore[arg-type]
+        template=kwargs["template"],
+        blocks=kwargs["blocks"],
+        agent_instructions=kwargs["agent_instructions"],
+        webhook_url=kwargs["webhook_url"],
+        files=kwargs["files"],
+        idempotency_key=kwargs["idempotency_key"],
+    )
+    for upload in operation.files:
+        upload.close()  # only what the SDK opened; a caller's stream stays open
 
 
 # ----------------------------------------------------------------------------- handles
@@ -224,7 +360,35 @@ class _RecordedBase:
         ledger = self._recorder.ledger
         if ledger is None:
             return None
+        self._recorder.flush()
         return ledger.get(self.run_id)
+
+    def _lost(self, exc: NotFoundError) -> None:
+        """The API answered 404 for this run: record it ``lost`` (then the error goes on)."""
+        message = str(exc)
+        self._recorder.safely(
+            f"Could not record that run {self.run_id} is lost",
+            lambda led: led.mark_lost(self.run_id, message),
+        )
+
+    def flush_ledger(self) -> bool:
+        """Write now what the ledger could not take earlier (the run id of the create, when
+        the ledger was locked right after it was sent); returns True when nothing is left
+        pending. Every later recorded state does this on its own."""
+        self._recorder.flush()
+        return self._recorder.pending is None
+
+    def record_downloads(
+        self, saved: Iterable[tuple[RunArtifact, str | os.PathLike[str]]]
+    ) -> bool:
+        """Record where artifacts of this run were saved, ``(artifact, path)`` pairs (paths
+        are stored absolute), e.g. after your own ``artifact.download(...)``. Best effort:
+        returns False (and warns) when the ledger could not record them."""
+        pairs = list(saved)
+        return self._recorder.safely(
+            f"Artifacts of run {self.run_id} were saved but not recorded",
+            lambda led: led.record_artifacts(self.run_id, pairs),
+        )
 
     run_id: str
 
@@ -256,15 +420,24 @@ class RecordedRun(_RecordedBase):
         return f"RecordedRun({self.handle!r})"
 
     def refresh(self) -> GetRunResponse:
-        """Poll once (``GET /v1/run/{id}``) and record what changed."""
-        run = self.handle.refresh()
+        """Poll once (``GET /v1/run/{id}``) and record what changed (a 404 records the run
+        ``lost``, then is raised)."""
+        try:
+            run = self.handle.refresh()
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         self._recorder.observe(run)
         return run
 
     def wait_for_terminal(self, **kwargs: Any) -> GetRunResponse:
-        """:meth:`spine.RunHandle.wait_for_terminal`, recording the terminal state."""
+        """:meth:`spine.RunHandle.wait_for_terminal`, recording the terminal state (a 404
+        records the run ``lost``: the API no longer knows it)."""
         try:
             return self.handle.wait_for_terminal(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -273,6 +446,9 @@ class RecordedRun(_RecordedBase):
         ``RunFailedError``)."""
         try:
             return self.handle.wait(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -280,6 +456,9 @@ class RecordedRun(_RecordedBase):
         """:meth:`spine.RunHandle.stream_progress`, recording the state it ends on."""
         try:
             yield from self.handle.stream_progress(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -288,11 +467,7 @@ class RecordedRun(_RecordedBase):
         ``directory`` with :meth:`spine.RunResult.download_all`, and record their paths."""
         result = _result_of(self.handle.last, self.run_id)
         paths = result.download_all(directory, **kwargs)
-        saved = list(zip(result.artifacts, paths, strict=True))
-        self._recorder.safely(
-            f"Artifacts of run {self.run_id} were saved but not recorded",
-            lambda led: led.record_artifacts(self.run_id, saved),
-        )
+        self.record_downloads(list(zip(result.artifacts, paths, strict=True)))
         return paths
 
 
@@ -318,7 +493,11 @@ class AsyncRecordedRun(_RecordedBase):
 
     async def refresh(self) -> GetRunResponse:
         """See :meth:`RecordedRun.refresh`."""
-        run = await self.handle.refresh()
+        try:
+            run = await self.handle.refresh()
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         self._recorder.observe(run)
         return run
 
@@ -326,6 +505,9 @@ class AsyncRecordedRun(_RecordedBase):
         """See :meth:`RecordedRun.wait_for_terminal`."""
         try:
             return await self.handle.wait_for_terminal(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -333,6 +515,9 @@ class AsyncRecordedRun(_RecordedBase):
         """See :meth:`RecordedRun.wait`."""
         try:
             return await self.handle.wait(**kwargs)
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -341,6 +526,9 @@ class AsyncRecordedRun(_RecordedBase):
         try:
             async for progress in self.handle.stream_progress(**kwargs):
                 yield progress
+        except NotFoundError as exc:
+            self._lost(exc)
+            raise
         finally:
             self._recorder.observe(self.handle.last)
 
@@ -348,11 +536,7 @@ class AsyncRecordedRun(_RecordedBase):
         """See :meth:`RecordedRun.download_all` (:meth:`spine.RunResult.adownload_all`)."""
         result = _result_of(self.handle.last, self.run_id)
         paths = await result.adownload_all(directory, **kwargs)
-        saved = list(zip(result.artifacts, paths, strict=True))
-        self._recorder.safely(
-            f"Artifacts of run {self.run_id} were saved but not recorded",
-            lambda led: led.record_artifacts(self.run_id, saved),
-        )
+        self.record_downloads(list(zip(result.artifacts, paths, strict=True)))
         return paths
 
 
@@ -400,15 +584,62 @@ class _RunsBase:
         """:meth:`Ledger.get`: a record by run id, key, row number or id prefix."""
         return None if self.ledger is None else self.ledger.get(ref)
 
+    def record_downloads(
+        self,
+        run: GetRunResponse,
+        saved: Iterable[tuple[RunArtifact, str | os.PathLike[str]]],
+        *,
+        label: str | None = None,
+    ) -> bool:
+        """Record where artifacts of ``run`` were saved (``(artifact, path)`` pairs, stored as
+        absolute paths), with the run's state; a run the ledger does not know yet is recorded
+        as followed first. Best effort: returns False (and warns) when the ledger failed."""
+        pairs = list(saved)
+        host = self.host
+
+        def write(led: Ledger) -> None:
+            led.follow(run.run_id, host, label=label or self.label)
+            led.observe(run)
+            led.record_artifacts(run.run_id, pairs)
+
+        return _Recorder(self.ledger).safely(
+            f"Artifacts of run {run.run_id} were saved but not recorded", write
+        )
+
     def _to_resume(self) -> builtins.list[RunRecord]:
         """Unfinished records of this API host; rows orphaned by a dead process become
-        ``ambiguous`` first. Returns the ``running`` ones."""
+        ``ambiguous`` first. Returns the ones with a run id to follow."""
         if self.ledger is None:
             return []
         records = self.ledger.unfinished(api_host=self.host)
-        orphans = [r.id for r in records if self.ledger.is_orphan(r)]
+        orphans = [r.id for r in records if r.run_id is None and self.ledger.is_orphan(r)]
         self.ledger.mark_orphans_ambiguous(orphans)
-        return [r for r in records if r.state == "running" and r.run_id]
+        return [r for r in records if r.state in ("running", "sending") and r.run_id]
+
+    def other_hosts(self) -> dict[str, int]:
+        """Unfinished records of *other* API hosts, counted by host (``resume`` follows only
+        this client's host: set ``SPINE_BASE_URL`` / ``base_url=`` to follow those)."""
+        if self.ledger is None:
+            return {}
+        counts: dict[str, int] = {}
+        for r in self.ledger.unfinished():
+            if r.api_host != self.host:
+                counts[r.api_host] = counts.get(r.api_host, 0) + 1
+        return counts
+
+    def _unfollowed(self, run_id: str, exc: SpineError) -> None:
+        message = f"could not read the state of run {run_id}: {exc}"
+        log.warning("%s", message)
+        _Recorder(self.ledger).safely(
+            f"Could not record why run {run_id} is not followed",
+            lambda led: led.note(run_id, message),
+        )
+
+    def _lost(self, run_id: str, exc: NotFoundError) -> None:
+        _Recorder(self.ledger).safely(
+            f"Could not record that run {run_id} is lost",
+            lambda led: led.mark_lost(run_id, str(exc)),
+        )
 
 
 class RecordedRuns(_RunsBase):
@@ -450,6 +681,7 @@ class RecordedRuns(_RunsBase):
         )
         creation.begin()
         try:
+            creation.on_wire = True
             handle = self.client.runs.create(prompt, **creation.kwargs)
         except BaseException as exc:
             creation.failed(exc)
@@ -463,8 +695,13 @@ class RecordedRuns(_RunsBase):
         return RecordedRun(handle, self._follow(handle.run_id, label))
 
     def get(self, run_id: str) -> GetRunResponse:
-        """``runs.get``, recording the state when the run is in the ledger."""
-        run = self.client.runs.get(run_id)
+        """``runs.get``, recording the state when the run is in the ledger (a 404 records a
+        known run ``lost``, then is raised)."""
+        try:
+            run = self.client.runs.get(run_id)
+        except NotFoundError as exc:
+            self._lost(run_id, exc)
+            raise
         _Recorder(self.ledger).observe(run)
         return run
 
@@ -482,12 +719,20 @@ class RecordedRuns(_RunsBase):
         (or ``timeout`` seconds pass), recording each state; returns their records.
 
         Polls round-robin in this thread, each run on its own schedule (``poll_interval``
-        doubling to ``max_poll_interval``). A run the API does not know any more (404, or a
-        run of another key) is skipped and left as it is. ``on_update(record, run)`` is called
+        doubling to ``max_poll_interval``). A run the API does not know any more (404: a run
+        of another account's key, or of a server that forgot its runs) is recorded ``lost``
+        with the API's answer and not followed again. ``on_update(record, run)`` is called
         after each poll. Creates left ``sending`` by a process that died are marked
-        ``ambiguous`` (see :meth:`Ledger.unfinished`)."""
+        ``ambiguous`` (see :meth:`Ledger.unfinished`). Runs of other API hosts are left alone
+        (:meth:`other_hosts` counts them).
+
+        Raises ``ValueError`` (:class:`LedgerUsageError`) for a ``timeout`` that is negative
+        or not a number, or intervals that are not positive finite numbers, before any
+        request."""
+        check_schedule(timeout, poll_interval, max_poll_interval)
         records = self._to_resume()
         schedule = {r.run_id: (r, 0.0, poll_interval) for r in records if r.run_id}
+        failures: dict[str, int] = {}
         deadline = None if timeout is None else clock() + timeout
         recorder = _Recorder(self.ledger)
         while schedule:
@@ -499,12 +744,24 @@ class RecordedRuns(_RunsBase):
                     continue
                 try:
                     run = self.client.runs.get(run_id)
-                except NotFoundError:
+                except NotFoundError as exc:
+                    self._lost(run_id, exc)
                     del schedule[run_id]
                     continue
                 except _TRANSIENT:
                     schedule[run_id] = (rec, now + interval, interval)
                     continue
+                except AuthenticationError:
+                    raise  # the key is refused: no other run can be read either
+                except SpineError as exc:  # a malformed answer, 403...: retried, then left
+                    failures[run_id] = failures.get(run_id, 0) + 1
+                    if failures[run_id] >= POLL_ATTEMPTS:
+                        self._unfollowed(run_id, exc)
+                        del schedule[run_id]
+                    else:
+                        schedule[run_id] = (rec, now + interval, interval)
+                    continue
+                failures.pop(run_id, None)
                 recorder.observe(run)
                 if on_update is not None:
                     on_update(rec, run)
@@ -561,13 +818,31 @@ class AsyncRecordedRuns(_RunsBase):
     async def _begin(self, creation: _Creation) -> None:
         # In a worker thread: hashing files and the durable commit (an fsync) must not stall
         # the event loop, which meanwhile polls every other run.
-        if creation.ledger is not None:
-            import asyncio
+        if creation.ledger is None:
+            creation.check()
+            return
+        import asyncio
 
-            await asyncio.to_thread(creation.begin)
+        work = asyncio.ensure_future(asyncio.to_thread(creation.begin))
+        cancelled: BaseException | None = None
+        while True:
+            try:
+                await asyncio.shield(work)
+                break
+            except asyncio.CancelledError as exc:
+                # The thread goes on regardless: wait for its commit (a few milliseconds),
+                # then forget the row, which was never sent.
+                cancelled = exc
+                if work.done():
+                    break
+        if cancelled is not None:
+            if not work.cancelled() and work.exception() is None:
+                creation.failed(cancelled)
+            raise cancelled
 
     async def _send(self, creation: _Creation) -> AsyncRecordedRun:
         try:
+            creation.on_wire = True
             handle = await self.client.runs.create(creation.prompt, **creation.kwargs)
         except BaseException as exc:
             creation.failed(exc)
@@ -582,7 +857,11 @@ class AsyncRecordedRuns(_RunsBase):
 
     async def get(self, run_id: str) -> GetRunResponse:
         """See :meth:`RecordedRuns.get`."""
-        run = await self.client.runs.get(run_id)
+        try:
+            run = await self.client.runs.get(run_id)
+        except NotFoundError as exc:
+            self._lost(run_id, exc)
+            raise
         _Recorder(self.ledger).observe(run)
         return run
 
@@ -598,20 +877,39 @@ class AsyncRecordedRuns(_RunsBase):
         ``wait_for_terminal`` (one client, at most 16 requests on the wire)."""
         import asyncio
 
+        check_schedule(timeout, poll_interval, max_poll_interval)
         records = self._to_resume()
         recorder = _Recorder(self.ledger)
+
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
 
         async def follow(rec: RunRecord) -> None:
             assert rec.run_id is not None
             handle = self.client.runs.attach(rec.run_id)
-            try:
-                run = await handle.wait_for_terminal(
-                    timeout=timeout, poll_interval=poll_interval,
-                    max_poll_interval=max_poll_interval,
-                )
-            except (NotFoundError, SpineTimeoutError):
-                recorder.observe(handle.last)
-                return
+            attempts = 0
+            while True:
+                left = None if deadline is None else max(deadline - loop.time(), 0.0)
+                try:
+                    run = await handle.wait_for_terminal(
+                        timeout=left, poll_interval=poll_interval,
+                        max_poll_interval=max_poll_interval,
+                    )
+                    break
+                except NotFoundError as exc:
+                    self._lost(rec.run_id, exc)
+                    return
+                except SpineTimeoutError:
+                    recorder.observe(handle.last)
+                    return
+                except AuthenticationError:
+                    raise
+                except SpineError as exc:  # a malformed answer, 403...: retried, then left
+                    attempts += 1
+                    if attempts >= POLL_ATTEMPTS or (left is not None and left <= 0):
+                        self._unfollowed(rec.run_id, exc)
+                        return
+                    await asyncio.sleep(poll_interval)
             recorder.observe(run)
             if on_update is not None:
                 on_update(rec, run)
@@ -659,6 +957,13 @@ def record(
     Returns :class:`RecordedRuns` for a :class:`spine.SpineClient`, :class:`AsyncRecordedRuns`
     for an :class:`spine.AsyncSpineClient`. Raises :class:`LedgerError` when the ledger file
     cannot be used (with ``off`` nothing is recorded and nothing can fail)."""
+    if not isinstance(client, SpineClient | AsyncSpineClient):
+        raise TypeError(
+            "record() takes a spine.SpineClient or a spine.AsyncSpineClient, not"
+            f" {type(client).__name__}"
+        )
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a str, not {type(label).__name__}")
     opened = open_ledger(ledger, store_prompts=store_prompts)
     if isinstance(client, AsyncSpineClient):
         return AsyncRecordedRuns(client, opened, label)

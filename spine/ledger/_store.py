@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIVE_STATES",
+    "MIN_PREFIX",
     "SCHEMA_VERSION",
     "TERMINAL_STATES",
     "ArtifactRecord",
@@ -51,9 +52,16 @@ T = TypeVar("T")
 #: What a row's ``state`` can be. ``sending``: recorded, the create is on its way (or the
 #: process died while it was); ``ambiguous``: the create failed in a way that may have created
 #: the run (the Idempotency-Key is kept); ``rejected``: the server provably did not create it;
-#: then the run's own status: ``running``, ``completed``, ``partial``, ``failed``.
-STATES = ("sending", "ambiguous", "rejected", "running", "completed", "partial", "failed")
+#: then the run's own status: ``running``, ``completed``, ``partial``, ``failed``; ``lost``: the
+#: API answered 404 for a run it had created (it no longer knows it: another account's key, or
+#: a server, such as a restarted sandbox, that forgot its runs). A lost run is not followed
+#: again on its own; ``error`` holds the API's answer.
+STATES = (
+    "sending", "ambiguous", "rejected", "running", "completed", "partial", "failed", "lost"
+)
 TERMINAL_STATES = frozenset({"completed", "partial", "failed"})
+#: The fewest leading characters of a run id that :meth:`Ledger.get` looks a run up by.
+MIN_PREFIX = 6
 ACTIVE_STATES = frozenset({"sending", "running"})
 
 # ----------------------------------------------------------------------------- schema
@@ -380,24 +388,50 @@ class Ledger:
         ``request`` holds ``prompt``, ``template``, ``blocks``, ``agent_instructions`` and
         ``files`` (names, sizes, hashes, paths). The prompt and instructions are dropped when
         the ledger does not store prompts."""
+        row, _ = self.begin_create_row(
+            idempotency_key=idempotency_key,
+            api_host=api_host,
+            request=request,
+            fingerprint=fingerprint,
+            label=label,
+            batch=batch,
+            item_id=item_id,
+            item_seq=item_seq,
+        )
+        return row
+
+    def begin_create_row(
+        self,
+        *,
+        idempotency_key: str,
+        api_host: str,
+        request: dict[str, Any],
+        fingerprint: str,
+        label: str | None = None,
+        batch: str | None = None,
+        item_id: str | None = None,
+        item_seq: int | None = None,
+    ) -> tuple[int, str | None]:
+        """:meth:`begin_create`, also returning the state the row had before (None for a new
+        row), which :meth:`unsend` restores when the create is then not sent after all."""
         now = time.time()
         prompt = request.get("prompt") if self.store_prompts else None
         instructions = request.get("agent_instructions") if self.store_prompts else None
         blocks = request.get("blocks")
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: sqlite3.Connection) -> tuple[int, str | None]:
             found = conn.execute(
-                "SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,)
+                "SELECT id, state FROM runs WHERE idempotency_key = ?", (idempotency_key,)
             ).fetchone()
             if found is not None:
                 # A key used again on purpose (to get an ambiguous run back): the same row.
                 conn.execute(
                     "UPDATE runs SET state = CASE WHEN state IN ('ambiguous', 'rejected',"
-                    " 'sending') THEN 'sending' ELSE state END, pid = ?, hostname = ?,"
-                    " updated_at = ? WHERE id = ?",
+                    " 'sending') AND run_id IS NULL THEN 'sending' ELSE state END, pid = ?,"
+                    " hostname = ?, updated_at = ? WHERE id = ?",
                     (os.getpid(), self._hostname, now, found[0]),
                 )
-                return int(found[0])
+                return int(found[0]), str(found[1])
             cursor = conn.execute(
                 "INSERT INTO runs (idempotency_key, api_host, state, label, prompt, template,"
                 " blocks, agent_instructions, files, fingerprint, created_at, updated_at,"
@@ -424,9 +458,29 @@ class Ledger:
             )
             row = cursor.lastrowid
             assert row is not None
-            return row
+            return row, None
 
         return self._write("record a create in", work, durable=True)
+
+    def unsend(self, row: int, previous_state: str | None) -> None:
+        """The create recorded in ``row`` was provably never sent this time (stopped before
+        the request was handed to the SDK, or while waiting to send it again after a 429):
+        forget a new row, or give a reused one its state back. A row that has a run id, or
+        whose create may have made a run, is never touched."""
+        params: tuple[Any, ...]
+        if previous_state is None:
+            sql, params = (
+                "DELETE FROM runs WHERE id = ? AND state IN ('sending', 'rejected')"
+                " AND run_id IS NULL",
+                (row,),
+            )
+        else:
+            sql, params = (
+                "UPDATE runs SET state = ?, updated_at = ? WHERE id = ?"
+                " AND state IN ('sending', 'rejected') AND run_id IS NULL",
+                (previous_state, time.time(), row),
+            )
+        self._write("update", lambda c: c.execute(sql, params))
 
     def resend(self, row: int) -> None:
         """Mark an ambiguous create as being sent again (with its original key)."""
@@ -475,7 +529,7 @@ class Ledger:
         def work(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 "UPDATE runs SET state = 'ambiguous', error = ?, updated_at = ?"
-                " WHERE id = ? AND state = 'sending'",
+                " WHERE id = ? AND state = 'sending' AND run_id IS NULL",
                 [
                     (
                         "the process that sent this create stopped before recording the answer;"
@@ -488,6 +542,30 @@ class Ledger:
             )
 
         self._write("update", work)
+
+    def mark_lost(self, run_id: str, message: str) -> bool:
+        """The API answered 404 for ``run_id``: record it as ``lost`` with that answer (a run
+        already seen to end keeps its end). Returns True when a row was changed."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE runs SET state = 'lost', error = ?, updated_at = ? WHERE run_id = ?"
+                " AND state NOT IN ('completed', 'partial', 'failed')",
+                (message, time.time(), run_id),
+            )
+            return cursor.rowcount > 0
+
+        return self._write("record a lost run in", work)
+
+    def note(self, run_id: str, message: str | None) -> None:
+        """Keep (or clear, with None) a local note on a run: why it could not be followed."""
+        self._write(
+            "update",
+            lambda c: c.execute(
+                "UPDATE runs SET error = ?, updated_at = ? WHERE run_id = ?",
+                (message, time.time(), run_id),
+            ),
+        )
 
     def follow(self, run_id: str, api_host: str, *, label: str | None = None) -> int:
         """Record a run created elsewhere that this machine follows (``runs.attach``); returns
@@ -534,9 +612,11 @@ class Ledger:
             now = time.time()
             if terminal:
                 errors = [e.model_dump(mode="json") for e in run.errors or []]
+                # ``error`` on a row with a run id is only a note of why it was not followed
+                # (or that it was lost): a state read now makes it stale.
                 conn.execute(
                     "UPDATE runs SET state = ?, status = ?, canvas_id = COALESCE(?, canvas_id),"
-                    " duration_ms = ?, credits = ?, errors = ?,"
+                    " duration_ms = ?, credits = ?, errors = ?, error = NULL,"
                     " finished_at = COALESCE(finished_at, ?), updated_at = ? WHERE id = ?",
                     (
                         status,
@@ -552,7 +632,7 @@ class Ledger:
                 )
             else:
                 conn.execute(
-                    "UPDATE runs SET state = 'running', status = ?,"
+                    "UPDATE runs SET state = 'running', status = ?, error = NULL,"
                     " canvas_id = COALESCE(?, canvas_id), updated_at = ? WHERE id = ?",
                     (status, canvas_id, now, row),
                 )
@@ -585,9 +665,14 @@ class Ledger:
         *,
         complete: bool = True,
     ) -> None:
-        """Record where artifacts of ``run_id`` were saved; ``complete`` marks the run's
-        downloads as done (what a batch checks before skipping an item on resume)."""
+        """Record where artifacts of ``run_id`` were saved (as absolute paths); ``complete``
+        marks the run's downloads as done (what a batch checks before skipping an item on
+        resume). Nothing is written for a run the ledger does not know."""
         now = time.time()
+        rows = [
+            (a.id, a.name, a.type, a.size_bytes, os.path.abspath(os.fspath(path)))
+            for a, path in saved
+        ]
 
         def work(conn: sqlite3.Connection) -> None:
             found = conn.execute("SELECT id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -597,10 +682,7 @@ class Ledger:
             conn.executemany(
                 "INSERT OR REPLACE INTO artifacts (run_row, artifact_id, name, type, size_bytes,"
                 " path, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (row, a.id, a.name, a.type, a.size_bytes, os.fspath(path), now)
-                    for a, path in saved
-                ],
+                [(row, *values, now) for values in rows],
             )
             if complete:
                 conn.execute(
@@ -654,13 +736,14 @@ class Ledger:
 
     def get(self, ref: str) -> RunRecord | None:
         """The record of a run id, an Idempotency-Key, a local row number, or an unambiguous
-        prefix (6 characters or more) of a run id; None when nothing matches. Artifacts are
-        included."""
+        prefix (:data:`MIN_PREFIX` = 6 characters or more) of a run id; None when nothing
+        matches. Artifacts are included. Raises ``LookupError`` when a prefix matches several
+        runs."""
         ref = ref.strip()
         found = self._select("WHERE run_id = ? OR idempotency_key = ?", (ref, ref))
         if not found and ref.isdigit():
             found = self._select("WHERE id = ?", (int(ref),))
-        if not found and len(ref) >= 6:
+        if not found and len(ref) >= MIN_PREFIX:
             pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             found = self._select("WHERE run_id LIKE ? ESCAPE '\\'", (pattern,), "LIMIT 2")
             if len(found) > 1:

@@ -295,3 +295,231 @@ def test_same_key_again_recovers_an_ambiguous_run_in_the_same_row(
     (rec,) = runs.list()
     assert rec.run_id == again.run_id == box.run_ids[0] and rec.state == "completed"
     assert box.runs_created == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_run_id_the_ledger_missed_is_recorded_at_the_next_write(
+    mode: str, box: Sandbox, ledger_path: Path
+) -> None:
+    """Locked right after the create was sent: the run id is kept in memory and written with
+    the terminal state once the lock is gone; resume then has nothing to call ambiguous."""
+    ledger = Ledger(ledger_path, busy_timeout=0.2)
+    holders: list[sqlite3.Connection] = []
+
+    def lock_when_created(rec: Any) -> None:
+        if rec.method == "POST" and not holders:
+            holders.append(_hold_lock(ledger_path))
+
+    def release() -> None:
+        for conn in holders:
+            conn.execute("ROLLBACK")
+            conn.close()
+
+    box.on_request(lock_when_created)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LedgerWarning)
+        if mode == "sync":
+            with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+                run = record(client, ledger).create("Paid for")
+                assert isinstance(run.ledger_error, LedgerLockedError)
+                release()
+                run.wait(poll_interval=0.05)
+        else:
+
+            async def go() -> Any:
+                async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                    made = await record(client, ledger).create("Paid for")
+                    assert isinstance(made.ledger_error, LedgerLockedError)
+                    release()
+                    await made.wait(poll_interval=0.05)
+                    return made
+
+            run = run_async(go())
+    rec = ledger.get(run.run_id)
+    assert rec is not None and rec.state == "completed" and rec.run_id == run.run_id
+    assert rec.idempotency_key == run.idempotency_key
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        record(client, ledger).resume(poll_interval=0.01)
+    assert ledger.get(run.run_id).state == "completed"
+    assert ledger.list(status="ambiguous") == [] and len(ledger.list()) == 1
+
+
+def test_the_locked_message_reads_well(box: Sandbox, ledger_path: Path) -> None:
+    ledger = Ledger(ledger_path, busy_timeout=0.1)
+    holder = _hold_lock(ledger_path)
+    try:
+        with (
+            spine.SpineClient(api_key=KEY, base_url=box.url) as client,
+            pytest.raises(LedgerLockedError) as caught,
+        ):
+            record(client, ledger).create("Not sent")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "in within" not in str(caught.value)
+    assert "could not record a create in the ledger within the busy timeout" in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_resume_records_runs_the_server_forgot_as_lost(
+    mode: str, manual_box: Sandbox, ledger_path: Path
+) -> None:
+    box = manual_box
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        ids = [runs.create(f"Run {i}").run_id for i in range(2)]
+    box.reset()  # the server restarted and forgot its runs
+    if mode == "sync":
+        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+            done = record(client, str(ledger_path)).resume(poll_interval=0.01)
+    else:
+
+        async def go() -> Any:
+            async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                return await record(client, str(ledger_path)).resume(poll_interval=0.01)
+
+        done = run_async(go())
+    assert {r.run_id: r.state for r in done} == {i: "lost" for i in ids}
+    assert all("404" in (r.error or "") for r in done)
+    with Ledger(ledger_path) as ledger:
+        assert ledger.unfinished() == []  # not followed forever
+        assert {r.state for r in ledger.list(status="lost")} == {"lost"}
+
+
+def test_artifact_paths_are_stored_absolute(
+    box: Sandbox, ledger_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        run = runs.create("Report", template="report")
+        run.wait(poll_interval=0.05)
+        paths = run.download_all("out")  # a relative folder
+        rec = runs.lookup(run.run_id)
+    assert paths and all(not p.is_absolute() for p in paths)
+    assert [a.path for a in rec.artifacts] == [str(tmp_path / p) for p in paths]
+    assert all(Path(a.path).is_absolute() and Path(a.path).is_file() for a in rec.artifacts)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "text"),
+    [
+        (("x",), {"idempotency_key": ""}, spine.InvalidRequestError, "idempotency_key"),
+        ((b"bytes",), {}, TypeError, "prompt must be a str"),
+        (("x",), {"blocks": []}, spine.InvalidRequestError, "blocks must not be empty"),
+        (("x",), {"template": 3}, TypeError, "template must be"),
+        (("x",), {"files": ["/no/such/file.csv"]}, FileNotFoundError, "file.csv"),
+    ],
+)
+def test_create_refuses_what_the_sdk_refuses_before_any_row(
+    args: tuple[Any, ...], kwargs: dict[str, Any], error: type[Exception], text: str,
+    box: Sandbox, ledger_path: Path,
+) -> None:
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        with pytest.raises(error, match=text) as plain:
+            client.runs.create(*args, **kwargs)
+        runs = record(client, str(ledger_path))
+        with pytest.raises(error, match=text) as recorded:
+            runs.create(*args, **kwargs)
+        with pytest.raises(TypeError, match="label must be a str"):
+            runs.create("x", label=7)  # type: ignore[arg-type]
+    assert str(recorded.value) == str(plain.value)  # the SDK's own words
+    assert runs.list() == [] and box.requests == []
+
+
+def test_record_takes_only_a_client() -> None:
+    with pytest.raises(TypeError, match=r"SpineClient or a spine\.AsyncSpineClient, not object"):
+        record(object())  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf")])
+def test_resume_checks_its_schedule_before_polling(
+    value: float, manual_box: Sandbox, ledger_path: Path
+) -> None:
+    with spine.SpineClient(api_key=KEY, base_url=manual_box.url) as client:
+        runs = record(client, str(ledger_path))
+        runs.create("Long")
+        manual_box.clear_requests()
+        with pytest.raises(ValueError, match="poll_interval"):
+            runs.resume(poll_interval=value)
+    assert manual_box.requests == []
+
+
+def test_flush_ledger_records_the_run_id_once_the_lock_clears(
+    box: Sandbox, ledger_path: Path
+) -> None:
+    ledger = Ledger(ledger_path, busy_timeout=0.2)
+    holders: list[sqlite3.Connection] = []
+    box.on_request(lambda r: holders.append(_hold_lock(ledger_path))
+                   if r.method == "POST" and not holders else None)
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client, warnings.catch_warnings():
+        warnings.simplefilter("ignore", LedgerWarning)
+        run = record(client, ledger).create("Paid for")
+        assert run.flush_ledger() is False  # still locked
+        for conn in holders:
+            conn.execute("ROLLBACK")
+            conn.close()
+        assert run.flush_ledger() is True
+    rec = ledger.get(run.run_id)
+    assert rec is not None and rec.state == "running" and rec.canvas_id == run.canvas_id
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_waiting_on_a_run_the_server_forgot_records_it_lost(
+    mode: str, manual_box: Sandbox, ledger_path: Path
+) -> None:
+    box = manual_box
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        run_id = record(client, str(ledger_path)).create("Long").run_id
+    box.reset()
+    if mode == "sync":
+        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+            handle = record(client, str(ledger_path)).attach(run_id)
+            with pytest.raises(spine.NotFoundError):
+                handle.wait(poll_interval=0.05)
+    else:
+
+        async def go() -> None:
+            async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                handle = record(client, str(ledger_path)).attach(run_id)
+                with pytest.raises(spine.NotFoundError):
+                    await handle.wait(poll_interval=0.05)
+
+        run_async(go())
+    with Ledger(ledger_path) as ledger:
+        rec = ledger.get(run_id)
+        assert rec is not None and rec.state == "lost" and "404" in (rec.error or "")
+        assert ledger.unfinished() == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_resume_leaves_a_run_it_cannot_read_and_follows_the_others(
+    mode: str, manual_box: Sandbox, ledger_path: Path
+) -> None:
+    box = manual_box
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        runs = record(client, str(ledger_path))
+        bad, good = (runs.create(f"Run {i}").run_id for i in range(2))
+    box.complete(good)
+    box.inject(status=200, body=b'{"oops": 1}', content_type="application/json",
+               method="GET", path=f"/v1/run/{bad}", times=None)
+    if mode == "sync":
+        with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+            done = record(client, str(ledger_path)).resume(poll_interval=0.01)
+    else:
+
+        async def go() -> Any:
+            async with spine.AsyncSpineClient(api_key=KEY, base_url=box.url) as client:
+                return await record(client, str(ledger_path)).resume(poll_interval=0.01)
+
+        done = run_async(go())
+    states = {r.run_id: r for r in done}
+    assert states[good].state == "completed"
+    assert states[bad].state == "running"  # not ended as far as anyone knows: resumable
+    assert "could not read the state of run" in (states[bad].error or "")
+    assert len([r for r in box.requests if r.path == f"/v1/run/{bad}"]) == 3
+    box.clear_faults()
+    box.complete(bad)
+    with spine.SpineClient(api_key=KEY, base_url=box.url) as client:
+        (again,) = record(client, str(ledger_path)).resume(poll_interval=0.01)
+    assert again.state == "completed" and again.error is None
