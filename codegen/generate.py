@@ -33,6 +33,8 @@ import derive
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
 CONFIG = ROOT / "codegen" / "config.yaml"
+#: Templates that replace the generator's own of the same name (see codegen/templates/README.md).
+TEMPLATES = ROOT / "codegen" / "templates"
 REQUIREMENTS = ROOT / "codegen" / "requirements.txt"
 OUT_DIR = ROOT / "generated"
 PACKAGE = "_spine_openapi"
@@ -77,9 +79,13 @@ def _manifest(pins: dict[str, str]) -> str:
         "spec": SPEC.name,
         "spec_sha256": _sha256(SPEC),
         "config_sha256": _sha256(CONFIG),
+        "templates_sha256": {
+            p.name: _sha256(p) for p in sorted(TEMPLATES.glob("*.jinja"))
+        },
         "generator": f"openapi-python-client=={pins['openapi-python-client']}",
         "formatter": f"ruff=={pins['ruff']}",
-        "command": "openapi-python-client generate --meta none",
+        "command": "openapi-python-client generate --meta none"
+        " --custom-template-path codegen/templates",
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
@@ -100,6 +106,8 @@ def _generate_into(target: Path) -> None:
         str(CONFIG),
         "--meta",
         "none",
+        "--custom-template-path",
+        str(TEMPLATES),
         "--output-path",
         str(target),
     ]

@@ -23,7 +23,6 @@ import random
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,7 +37,6 @@ from spine._exceptions import (
     scrub,
     sentence,
 )
-from spine._files import close_uploads
 from spine._log import configure_logging_from_env, logger, protect_loggers
 from spine._models import parse_envelope
 from spine._operations import Operation, is_uuid
@@ -266,15 +264,23 @@ def min_opt(value: float | None, cap: float) -> float:
     return cap if value is None else min(value, cap)
 
 
-@dataclass
 class Received:
-    """A complete response: what the retry policy and :func:`finish` look at."""
+    """A complete response: what the retry policy and :func:`finish` look at. (A plain class:
+    a dataclass costs about 0.3 ms of CPU to build, on the path of every first call.)"""
 
-    status_code: int
-    headers: httpx.Headers
-    body: bytes
-    method: str
-    path: str
+    __slots__ = ("body", "headers", "method", "path", "status_code")
+
+    def __init__(
+        self, status_code: int, headers: httpx.Headers, body: bytes, method: str, path: str
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.body = body
+        self.method = method
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Received({self.status_code}, {self.method} {self.path}, {len(self.body)} bytes)"
 
 
 def start_reading(response: httpx.Response, budget: Budget) -> BodyReader:
@@ -497,7 +503,10 @@ def hide_key(request: httpx.Request | None) -> None:
 
 
 def close_files(op: Operation[Any]) -> None:
-    close_uploads(op.files)
+    if op.files:  # only uploads carry files: a read never loads spine._files
+        from spine._files import close_uploads
+
+        close_uploads(op.files)
 
 
 def first_outcome(outcome: Received | Exception) -> Received:

@@ -29,9 +29,11 @@ Threads, asyncio and fork
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -40,7 +42,9 @@ from spine._redact import register_secret, release_secret
 from spine._resources import AsyncCanvas, AsyncRuns, Canvas, Runs
 from spine._retry import RetryPolicy
 from spine._transport import install_budget, install_lean_pool, lazy_tls_context
-from spine._webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from spine._webhooks import Webhooks
 
 __all__ = ["AsyncSpineClient", "SpineClient"]
 
@@ -79,6 +83,14 @@ class _ClientBase:
     @property
     def retry_policy(self) -> RetryPolicy:
         return self._settings.retry_policy
+
+    @functools.cached_property
+    def webhooks(self) -> Webhooks:
+        """Webhook signature verification (``client.webhooks.construct_event``); no request is
+        sent. Built on first use: a process that never verifies a webhook never loads it."""
+        from spine._webhooks import Webhooks
+
+        return Webhooks()
 
     def __repr__(self) -> str:
         # Never the key: only where requests go.
@@ -142,7 +154,6 @@ class SpineClient(_ClientBase):
         )
         self.runs = Runs(self._runtime)
         self.canvas = Canvas(self._runtime)
-        self.webhooks = Webhooks()
 
     def _new_http(self) -> httpx.Client:
         http = httpx.Client(
@@ -216,7 +227,6 @@ class AsyncSpineClient(_ClientBase):
         )
         self.runs = AsyncRuns(self._runtime)
         self.canvas = AsyncCanvas(self._runtime)
-        self.webhooks = Webhooks()
 
     def _new_http(self) -> httpx.AsyncClient:
         http = httpx.AsyncClient(

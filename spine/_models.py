@@ -6,30 +6,40 @@ task type the SDK does not know is kept as the raw string instead of failing, an
 becomes the enum member (which compares equal to the string).
 
 :func:`parse_envelope` is the hot path of every call: it validates the ``{"success": true,
-"data": {...}}`` envelope and its data in one ``TypeAdapter.validate_json`` pass, and turns every
+"data": {...}}`` envelope and its data in one ``model_validate_json`` pass, and turns every
 way a body can break the contract into :class:`~spine.UnexpectedResponseError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter, ValidationError
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from spine._enums import TERMINAL_STATUSES, BlockType, RunStatus, TaskType
+from spine._enums import TERMINAL_STATUSES, RunStatus
 from spine._exceptions import SpineAPIError, UnexpectedResponseError, body_excerpt
+from spine._model_base import NonNegativeInt, OpenRunStatus, SpineModel
 
-if TYPE_CHECKING:  # only for the signatures of the artifact-download methods
+if TYPE_CHECKING:
     import os
     from pathlib import Path
 
     import httpx
 
+    # only for the signatures of the artifact-download methods
     from spine._artifacts import ArtifactProgressCallback, ProgressCallback
+
+    # Defined apart and loaded on first use (``__getattr__`` below): the first call of a process
+    # that never reads a canvas or a webhook does not build them.
+    from spine._canvas_models import (
+        CanvasDAG as CanvasDAG,
+        CanvasEdge as CanvasEdge,
+        CanvasNode as CanvasNode,
+        TaskNode as TaskNode,
+        TaskTree as TaskTree,
+    )
     from spine._retry import RetryPolicy
+    from spine._webhooks import WebhookEvent as WebhookEvent
 
 __all__ = [
     "CanvasDAG",
@@ -47,48 +57,6 @@ __all__ = [
     "WebhookEvent",
     "parse_envelope",
 ]
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _open_enum(enum_cls: type[E]) -> Callable[[Any], E | str]:
-    """A validator for an open set: a known value becomes the member, a new one stays a str."""
-    members: dict[str, E] = {member.value: member for member in enum_cls}
-
-    def validate(value: Any) -> E | str:
-        if isinstance(value, str):
-            return members.get(value, value)
-        raise PydanticCustomError("string_type", "Input should be a valid string")
-
-    return validate
-
-
-# Open sets (DESIGN.md principle 5): never fail on a value the SDK does not know. A plain
-# validator (rather than a union) keeps error messages short and the choice deterministic; the
-# JSON schema still says "one of the enum values, or any string".
-OpenRunStatus = Annotated[
-    RunStatus | str,
-    PlainValidator(_open_enum(RunStatus), json_schema_input_type=RunStatus | str),
-]
-OpenBlockType = Annotated[
-    BlockType | str,
-    PlainValidator(_open_enum(BlockType), json_schema_input_type=BlockType | str),
-]
-OpenTaskType = Annotated[
-    TaskType | str,
-    PlainValidator(_open_enum(TaskType), json_schema_input_type=TaskType | str),
-]
-
-NonNegativeInt = Annotated[int, Field(ge=0)]
-
-
-class SpineModel(BaseModel):
-    """Base of every response model: unknown fields are ignored."""
-
-    # No str_strip_whitespace: final_output, content and every other string are the user's data
-    # and must come back exactly as the server sent them, leading and trailing spaces included.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=False)
-
 
 # ----------------------------------------------------------------------------- runs
 
@@ -343,74 +311,17 @@ class GetRunResponse(SpineModel):
         return isinstance(self.status, RunStatus) and self.status in TERMINAL_STATUSES
 
 
-# ----------------------------------------------------------------------------- canvas
-
-
-class CanvasNode(SpineModel):
-    """One block of a canvas."""
-
-    id: str
-    name: str
-    type: OpenBlockType
-    """A :class:`BlockType` member, or the raw string for a new block type."""
-    status: str
-    """The block's state, such as ``idle``, ``running``, ``completed`` or ``error`` (open set)."""
-    content: str | None = None
-    """The block's textual output, exactly as sent."""
-    url: str | None = None
-    sources: list[Any] = Field(default_factory=list)
-
-
-class CanvasEdge(SpineModel):
-    """The target block depends on, or was derived from, the source block."""
-
-    source_id: str
-    target_id: str
-
-
-class CanvasDAG(SpineModel):
-    """A canvas's blocks and the edges between them."""
-
-    canvas_id: str
-    canvas_name: str
-    nodes: list[CanvasNode] = Field(default_factory=list)
-    edges: list[CanvasEdge] = Field(default_factory=list)
-
-
-class TaskNode(SpineModel):
-    """One task, with its children (the single-task endpoint fills in the immediate ones)."""
-
-    task_id: str
-    name: str
-    task_type: OpenTaskType
-    """A :class:`TaskType` member, or the raw string for a new task type."""
-    status: str
-    """The task's state, such as ``completed``, ``running`` or ``error`` (open set)."""
-    children: list[TaskNode] | None = None
-
-
-class TaskTree(SpineModel):
-    """A canvas's root tasks grouped by completion state."""
-
-    canvas_id: str
-    completed: list[TaskNode] = Field(default_factory=list)
-    not_completed: list[TaskNode] = Field(default_factory=list)
-
-
-# ----------------------------------------------------------------------------- webhooks
-
-
-class WebhookEvent(SpineModel):
-    """A verified webhook delivery (``run.started``, ``run.completed``, ``run.failed``...)."""
-
-    id: str
-    """Unique per event (``evt_...``): use it to drop duplicate deliveries."""
-    type: str
-    created: int
-    """Unix seconds."""
-    livemode: bool = False
-    api_version: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+def __getattr__(name: str) -> Any:
+    """The models defined apart (see the ``TYPE_CHECKING`` imports), loaded on first use."""
+    if name in {"CanvasDAG", "CanvasEdge", "CanvasNode", "TaskNode", "TaskTree"}:
+        from spine import _canvas_models as module
+    elif name == "WebhookEvent":
+        from spine import _webhooks as module  # type: ignore[no-redef]
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
 # ----------------------------------------------------------------------------- envelope
@@ -428,13 +339,16 @@ class _Envelope(BaseModel, Generic[T]):
     error: Any = None
 
 
-_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
+#: The envelope model of each data model, built on first use. The parametrised model validates
+#: directly (no ``TypeAdapter`` around it: that would cost the first call of a process another
+#: module and another validator to build, for the same validation).
+_ADAPTERS: dict[type[BaseModel], type[_Envelope[Any]]] = {}
 
 
-def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+def _adapter(model: type[BaseModel]) -> type[_Envelope[Any]]:
     adapter = _ADAPTERS.get(model)
     if adapter is None:
-        adapter = TypeAdapter(_Envelope[model])  # type: ignore[valid-type]
+        adapter = _Envelope[model]  # type: ignore[valid-type]
         _ADAPTERS[model] = adapter
     return adapter
 
@@ -448,14 +362,14 @@ def parse_envelope(
 ) -> T:
     """Validate ``{"success": true, "data": {...}}`` and return ``data`` as a ``model``.
 
-    One ``validate_json`` pass (the adapter is built once per model). Raises
+    One ``model_validate_json`` pass (the envelope model is built once per model). Raises
     :class:`UnexpectedResponseError` (with ``raw_body``) when the body is not JSON, not an object,
     ``success`` is not true, ``data`` is missing or does not validate; a 2xx body with
     ``success: false`` and an ``error`` string raises :class:`SpineAPIError` with that message.
     No ``json`` or ``pydantic`` exception ever escapes.
     """
     try:
-        envelope = _adapter(model).validate_json(body)
+        envelope = _adapter(model).model_validate_json(body)
     except ValidationError as exc:
         raise _validation_problem(model, body, exc, status_code, request_id) from exc
     except Exception as exc:  # defensive: e.g. a body of the wrong type

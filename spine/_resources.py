@@ -1,5 +1,8 @@
 """``client.runs`` and ``client.canvas``: one-liners over :mod:`spine._operations` (what to
-send, checked before any request) and the client's driver (how it is sent)."""
+send, checked before any request) and the client's driver (how it is sent).
+
+Handles (:mod:`spine._handle`, and the poller behind them) are imported where a method returns
+one, so that a process that only reads runs never loads them."""
 
 from __future__ import annotations
 
@@ -9,12 +12,13 @@ from typing import TYPE_CHECKING
 
 from spine import _operations as ops
 from spine._enums import BlockType, Template
-from spine._handle import AsyncRunHandle, RunHandle
-from spine._models import CanvasDAG, GetRunResponse, TaskNode, TaskTree
 
 if TYPE_CHECKING:
     from spine._base_client import AsyncPipeline, SyncPipeline
+    from spine._canvas_models import CanvasDAG, TaskNode, TaskTree
     from spine._files import FileInput
+    from spine._handle import AsyncRunHandle, RunHandle
+    from spine._models import GetRunResponse
 
 __all__ = ["AsyncCanvas", "AsyncRuns", "Canvas", "Runs"]
 
@@ -64,6 +68,8 @@ class Runs:
             files=files,
             idempotency_key=idempotency_key,
         )
+        from spine._handle import RunHandle
+
         created = self._runtime.call(op)
         return RunHandle(self._runtime, created.run_id, created)
 
@@ -77,6 +83,8 @@ class Runs:
     def attach(self, run_id: str | uuid.UUID) -> RunHandle:
         """A handle for an existing run (no request is sent; ``run_id`` is checked as for
         :meth:`get`)."""
+        from spine._handle import RunHandle
+
         return RunHandle(self._runtime, run_id)
 
 
@@ -107,6 +115,8 @@ class AsyncRuns:
             files=files,
             idempotency_key=idempotency_key,
         )
+        from spine._handle import AsyncRunHandle
+
         created = await self._runtime.call(op)
         return AsyncRunHandle(self._runtime, created.run_id, created)
 
@@ -116,6 +126,8 @@ class AsyncRuns:
 
     def attach(self, run_id: str | uuid.UUID) -> AsyncRunHandle:
         """See :meth:`Runs.attach`."""
+        from spine._handle import AsyncRunHandle
+
         return AsyncRunHandle(self._runtime, run_id)
 
 

@@ -19,15 +19,17 @@ import hmac
 import math
 import re
 import time
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from spine._exceptions import WebhookSignatureError
-from spine._models import WebhookEvent
+from spine._model_base import SpineModel
 
 __all__ = [
     "DEFAULT_TOLERANCE",
     "SIGNATURE_HEADER",
+    "WebhookEvent",
     "Webhooks",
     "compute_signature",
     "construct_event",
@@ -36,6 +38,23 @@ __all__ = [
 
 SIGNATURE_HEADER = "Spine-Signature"
 DEFAULT_TOLERANCE = 300
+
+
+class WebhookEvent(SpineModel):
+    """A verified webhook delivery (``run.started``, ``run.completed``, ``run.failed``...).
+
+    Public as ``spine.WebhookEvent`` and ``spine.models.WebhookEvent``.
+    """
+
+    id: str
+    """Unique per event (``evt_...``): use it to drop duplicate deliveries."""
+    type: str
+    created: int
+    """Unix seconds."""
+    livemode: bool = False
+    api_version: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
 
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,15}")
 

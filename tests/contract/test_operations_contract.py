@@ -31,7 +31,9 @@ def test_id_endpoints_take_uuids(module: str) -> None:
 
     endpoint = importlib.import_module(module)
     signature = inspect.signature(endpoint._get_kwargs)
-    hints = typing.get_type_hints(endpoint._get_kwargs)
+    # The generated module imports UUID for annotations only (under TYPE_CHECKING), so the
+    # hints are resolved with it supplied.
+    hints = typing.get_type_hints(endpoint._get_kwargs, localns={"UUID": uuid.UUID})
     expected = ENDPOINTS[module]
     assert [(name, hints[name]) for name in signature.parameters] == list(expected)
     assert all(
@@ -47,10 +49,13 @@ def test_id_endpoints_take_uuids(module: str) -> None:
 def test_create_run_takes_a_body_and_an_idempotency_key() -> None:
     from _spine_openapi.api.runs import create_run
     from _spine_openapi.models import CreateRunRequest
+    from _spine_openapi.models import CreateRunFields
     from _spine_openapi.types import Unset
 
     signature = inspect.signature(create_run._get_kwargs)
-    hints = typing.get_type_hints(create_run._get_kwargs)
+    # Annotation-only imports of the generated module (under TYPE_CHECKING) supplied here.
+    names = {"CreateRunRequest": CreateRunRequest, "CreateRunFields": CreateRunFields}
+    hints = typing.get_type_hints(create_run._get_kwargs, localns={**names, "Unset": Unset})
     assert list(signature.parameters) == ["body", "idempotency_key"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in signature.parameters.values())
     # The multipart request body (the spec also allows the urlencoded one): what

@@ -1,15 +1,18 @@
+from __future__ import annotations
+
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from uuid import UUID
 
 import httpx
 
-from ... import errors
-from ...client import AuthenticatedClient, Client
-from ...models.canvas_dag_envelope import CanvasDAGEnvelope
-from ...models.error_envelope import ErrorEnvelope
-from ...types import Response
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from ...client import AuthenticatedClient, Client
+    from ...models.canvas_dag_envelope import CanvasDAGEnvelope
+    from ...models.error_envelope import ErrorEnvelope
+    from ...types import Response
 
 
 def _get_kwargs(
@@ -29,6 +32,11 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> CanvasDAGEnvelope | ErrorEnvelope | None:
+
+    from ... import errors
+    from ...models.canvas_dag_envelope import CanvasDAGEnvelope
+    from ...models.error_envelope import ErrorEnvelope
+
     if response.status_code == 200:
         response_200 = CanvasDAGEnvelope.from_dict(response.json())
 
@@ -73,6 +81,8 @@ def _parse_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[CanvasDAGEnvelope | ErrorEnvelope]:
+    from ...types import Response
+
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,

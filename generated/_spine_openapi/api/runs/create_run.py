@@ -1,15 +1,19 @@
+from __future__ import annotations
+
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ... import errors
-from ...client import AuthenticatedClient, Client
-from ...models.create_run_envelope import CreateRunEnvelope
-from ...models.create_run_fields import CreateRunFields
-from ...models.create_run_request import CreateRunRequest
-from ...models.error_envelope import ErrorEnvelope
-from ...types import UNSET, Response, Unset
+from ...types import UNSET
+
+if TYPE_CHECKING:
+    from ...client import AuthenticatedClient, Client
+    from ...models.create_run_envelope import CreateRunEnvelope
+    from ...models.create_run_fields import CreateRunFields
+    from ...models.create_run_request import CreateRunRequest
+    from ...models.error_envelope import ErrorEnvelope
+    from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
@@ -17,6 +21,11 @@ def _get_kwargs(
     body: CreateRunRequest | CreateRunFields | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    from ...models.create_run_fields import CreateRunFields
+    from ...models.create_run_request import CreateRunRequest
+    from ...types import Unset
+
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -41,6 +50,11 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> CreateRunEnvelope | ErrorEnvelope | None:
+
+    from ... import errors
+    from ...models.create_run_envelope import CreateRunEnvelope
+    from ...models.error_envelope import ErrorEnvelope
+
     if response.status_code == 200:
         response_200 = CreateRunEnvelope.from_dict(response.json())
 
@@ -90,6 +104,8 @@ def _parse_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[CreateRunEnvelope | ErrorEnvelope]:
+    from ...types import Response
+
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
