@@ -48,8 +48,7 @@ def test_id_endpoints_take_uuids(module: str) -> None:
 
 def test_create_run_takes_a_body_and_an_idempotency_key() -> None:
     from _spine_openapi.api.runs import create_run
-    from _spine_openapi.models import CreateRunRequest
-    from _spine_openapi.models import CreateRunFields
+    from _spine_openapi.models import CreateRunFields, CreateRunRequest
     from _spine_openapi.types import Unset
 
     signature = inspect.signature(create_run._get_kwargs)
