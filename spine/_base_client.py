@@ -48,6 +48,7 @@ from spine._retry import (
     RetryPolicy,
     body_is_error_envelope,
     classify_exception,
+    is_ambiguous,
     retrying_kwargs,
     should_retry_exception,
     should_retry_status,
@@ -461,7 +462,7 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
     """Map an exception from httpx (or below it) to the SDK's tree; the caller chains it as
     ``__cause__``. The request it names had its key masked by the driver (:func:`hide_key`)."""
     kw = op.kwargs
-    where = f" ({kw.get('method', '?')} {kw.get('url', '?')})"
+    where = f" ({str(kw.get('method', '?')).upper()} {kw.get('url', '?')})"
     err: SpineError
     kind = classify_exception(exc)
     if isinstance(exc, httpx.TimeoutException):
@@ -471,6 +472,9 @@ def transport_error(exc: Exception, op: Operation[Any]) -> SpineError:
     elif isinstance(exc, httpx.TransportError):
         err = SpineConnectionError(
             sentence(
+                # Sent (maybe partly): the server was reached, then the connection closed.
+                f"The connection closed before an answer{where}: {type(exc).__name__}:"
+                f" {redact(exc)}" if is_ambiguous(exc) else
                 f"Could not reach the Spine API{where}: {type(exc).__name__}: {redact(exc)}",
                 "Check the network and base_url.",
             )
@@ -525,6 +529,10 @@ class _Runtime:
     http: Any
     renew: Callable[[], Any] | None
     pid: int
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
 
     @property
     def clock(self) -> Callable[[], float]:

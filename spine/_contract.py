@@ -13,8 +13,9 @@ Creating a run costs money: it happens only with ``allow_create=True`` (``--allo
 The bodies can be recorded, with ids, URLs and secrets replaced, as test fixtures
 (``record_dir``; ``tests/fixtures/recorded/`` in this project, replayed by ``make test``).
 
-Needs the ``contract`` extra (``pip install 'spine-python[contract]'``: jsonschema and PyYAML),
-imported only when a check runs. ``import spine`` never loads this module.
+Needs the ``contract`` extra: jsonschema and PyYAML
+(``pip install 'jsonschema>=4.20' 'PyYAML>=6'``), imported only when a check runs.
+``import spine`` never loads this module.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ ERROR = "error"
 WARNING = "warning"
 SPEC_RESOURCE = "openapi.yaml"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+INSTALL_HINT = "pip install 'jsonschema>=4.20' 'PyYAML>=6'"
+"""How to install what the check needs, true however the SDK was installed (the package may
+not come from an index, so its extra cannot always be named)."""
 
 
 class MissingExtraError(RuntimeError):
@@ -110,7 +116,8 @@ def _need(module: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise MissingExtraError(
-            f"the contract check needs {module}: pip install 'spine-python[contract]'"
+            f"the contract check needs {module}, which is not installed. Install the"
+            f" contract extra's packages into this Python: {INSTALL_HINT}"
         ) from None
 
 

@@ -259,12 +259,15 @@ class SpineAPIError(SpineError):
         return _HINTS.get(self.status_code)
 
     def _describe(self) -> str:
+        # The one place that writes the status: messages never carry "HTTP <status>".
         message = redact(self.message) if self.message else ""
         if not message:
-            message = f"HTTP {self.status_code}" if self.status_code else "Spine API error"
+            message = "The Spine API answered with an error" if self.status_code else (
+                "Spine API error")
         details: list[str] = []
-        if self.status_code and message != f"HTTP {self.status_code}":
-            details.append(f"HTTP {self.status_code}")
+        status = f"HTTP {self.status_code}"
+        if self.status_code and not (message == status or message.startswith(status + ":")):
+            details.append(status)  # (a message written by hand may already name it)
         if self.request_id:
             details.append(f"request id {redact(self.request_id)}")
         text = f"{message} ({'; '.join(details)})" if details else message
@@ -342,9 +345,12 @@ class RunFailedError(SpineAPIError):
 
     ``run_id``, ``errors`` (the run's :class:`RunError` list) and ``run`` (the last
     :class:`GetRunResponse`) describe it. ``status_code`` is 0: the HTTP calls all succeeded.
+    ``canvas_url`` is the run's canvas in the Spine web app when ``wait()`` ran against the
+    Spine API host, else None (a sandbox's canvases are not on the web app).
     """
 
     run_id: str
+    canvas_url: str | None = None
     errors: list[RunError]
     run: GetRunResponse | None
 
@@ -375,9 +381,8 @@ class RunFailedError(SpineAPIError):
         return cls(run.run_id, run.errors or [], run=run)
 
     def _hint(self) -> str | None:
-        canvas_id = self.run.canvas_id if self.run is not None else None
-        if canvas_id:
-            return f"Inspect .errors, or the canvas at https://app.getspine.ai/canvas/{canvas_id}."
+        if self.canvas_url:
+            return f"Inspect .errors, or the canvas at {self.canvas_url}."
         return "Inspect .errors and .run for details."
 
     def __repr__(self) -> str:
@@ -399,14 +404,17 @@ class UnexpectedResponseError(SpineAPIError):
 class InvalidRequestError(BadRequestError, ValueError):
     """Input the API would reject, caught before any request was sent.
 
-    It is a :class:`BadRequestError` (code written for the server's 400 keeps working) and a
-    :class:`ValueError`. ``status_code`` is 400 and ``request_id`` is None: nothing was sent.
+    It is a :class:`BadRequestError` (code that catches the server's 400 keeps working) and a
+    :class:`ValueError`. Nothing was sent, so there is no HTTP status: ``status_code`` is 0
+    (the SDK's value for "not an HTTP answer", as for :class:`RunFailedError`; it stays an
+    ``int`` as ``SpineAPIError`` documents) and ``request_id`` is None. Test for this class,
+    not for ``status_code == 400``.
     """
 
     _outcome = "refused_locally"
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, status_code=400, error_message=message)
+        super().__init__(message, status_code=0, error_message=message)
 
     def _describe(self) -> str:
         # Nothing was sent: no "(HTTP 400)", no request id, no advice about the server.
@@ -583,7 +591,7 @@ def error_from_response(status_code: int, body: bytes, headers: Mapping[str, str
     try:
         error, parsed = _error_from_response(status_code, body, headers)
     except Exception:  # pragma: no cover - defensive: mapping an error must never fail
-        error = SpineAPIError(f"HTTP {status_code}", status_code=status_code, raw_body=body)
+        error = SpineAPIError("", status_code=status_code, raw_body=body)
         parsed = None
     error._outcome = classify_status(status_code, enveloped=is_error_envelope(parsed))
     return error
@@ -611,18 +619,18 @@ def _error_from_response(
         error_message = redact(error_message)
         message = error_message
     elif not raw.strip():
-        message = f"HTTP {status_code} with an empty body"
+        message = "The error response has an empty body"
     elif not is_json:
         message = (
-            f"HTTP {status_code}: the response body is not JSON (starts with {body_excerpt(raw)!r})"
+            f"The response body is not JSON (starts with {body_excerpt(raw)!r})"
         )
     else:
-        message = f"HTTP {status_code}"
+        message = "The error response has no message"
 
     if 300 <= status_code < 400:
         location = _header(headers, "Location") or ""
         return UnexpectedResponseError(
-            f"HTTP {status_code} redirect to {body_excerpt(location.encode())!s} was not "
+            f"A redirect to {body_excerpt(location.encode())!s} was not "
             "followed: the API key is only ever sent to the configured base_url. Check base_url.",
             status_code=status_code,
             request_id=request_id,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from spine import _operations as ops
 from spine._enums import RunStatus
 from spine._exceptions import SpineError, scrub
+from spine._links import canvas_link
 from spine._models import (
     CanvasDAG,
     CreateRunResponse,
@@ -59,10 +60,12 @@ class AsyncRuntime(Protocol):
     def sleep(self, seconds: float) -> Awaitable[Any]: ...
 
 
-def _result(run: GetRunResponse) -> RunResult:
+def _result(run: GetRunResponse, base_url: str | None) -> RunResult:
     try:
         if run.status == RunStatus.FAILED:
-            raise Failed(run).error()
+            error = Failed(run).error()
+            error.canvas_url = canvas_link(run.canvas_id, base_url)
+            raise error
         return Done(run).result()
     except SpineError as exc:
         scrub(exc)  # the run's errors are the server's text: no secret may ride along
@@ -114,11 +117,16 @@ class _HandleState:
 
     @property
     def canvas_url(self) -> str | None:
-        """The canvas in the Spine web app, once the canvas id is known."""
-        from spine._links import canvas_url
+        """The canvas in the Spine web app (``https://app.getspine.ai/canvas/{canvas_id}``), once
+        the canvas id is known; None before that, and always None for a client whose base URL
+        is not the Spine API host (a sandbox's canvases are not on the web app: use
+        :meth:`get_dag`)."""
+        from spine._links import canvas_link
 
-        canvas_id = self.canvas_id
-        return None if canvas_id is None else canvas_url(canvas_id)
+        return canvas_link(self.canvas_id, self._base_url())
+
+    def _base_url(self) -> str | None:
+        return getattr(getattr(self, "_runtime", None), "base_url", None)
 
     @property
     def status(self) -> str | None:
@@ -226,9 +234,14 @@ class RunHandle(_HandleState):
 
         The interval starts at ``poll_interval`` seconds and doubles up to
         ``max_poll_interval``; ``timeout`` bounds the whole wait, HTTP retries included.
-        ``on_poll(state)`` sees every polled state. ``partial`` returns normally (see
-        ``handle.last.errors``); ``failed`` raises :class:`RunFailedError`; running out of time
-        raises :class:`SpineTimeoutError`.
+        ``on_poll(state)`` sees every polled state. ``failed`` raises :class:`RunFailedError`;
+        running out of time raises :class:`SpineTimeoutError`.
+
+        **A partial run returns normally too.** The :class:`RunResult` holds only what Spine
+        documents for a result (``final_output``, ``artifacts``): no status, no errors. After
+        ``wait()`` read ``handle.status`` (``"completed"`` or ``"partial"``) and, for a partial
+        run, ``handle.last.errors``; or call :meth:`wait_for_terminal`, which returns the whole
+        terminal :class:`GetRunResponse` (``status``, ``errors``, ``result``).
         """
         run = self.wait_for_terminal(
             timeout=timeout,
@@ -236,7 +249,7 @@ class RunHandle(_HandleState):
             max_poll_interval=max_poll_interval,
             on_poll=on_poll,
         )
-        return _result(run)
+        return _result(run, self._base_url())
 
     def _canvas_id(self) -> str:
         canvas_id = self.canvas_id
@@ -346,14 +359,15 @@ class AsyncRunHandle(_HandleState):
         max_poll_interval: float = 30.0,
         on_poll: OnPoll | None = None,
     ) -> RunResult:
-        """See :meth:`RunHandle.wait`."""
+        """See :meth:`RunHandle.wait`. A partial run returns normally too: the result has no
+        status or errors; read ``handle.status`` and ``handle.last.errors`` after it."""
         run = await self.wait_for_terminal(
             timeout=timeout,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             on_poll=on_poll,
         )
-        return _result(run)
+        return _result(run, self._base_url())
 
     async def _canvas_id(self) -> str:
         canvas_id = self.canvas_id

@@ -198,7 +198,10 @@ class RunArtifact(SpineModel):
 
 
 class RunResult(SpineModel):
-    """The output of a ``completed`` or ``partial`` run."""
+    """The output of a ``completed`` or ``partial`` run: only the documented ``final_output``
+    and ``artifacts``. Whether the run was partial, and why, is on the run, not here:
+    ``handle.status`` and ``handle.last.errors`` after ``wait()``, or ``status`` and ``errors``
+    of the :class:`GetRunResponse` that ``wait_for_terminal()`` returns."""
 
     final_output: str
     """The synthesised answer or agent summary, in Markdown (exactly as sent)."""

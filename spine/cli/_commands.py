@@ -28,11 +28,11 @@ from spine import (
     SpineClient,
     SpineError,
     SpineTimeoutError,
-    canvas_url,
 )
 from spine._artifacts import DownloadEvents, download_batch, source_of
 from spine._exceptions import InvalidRequestError
 from spine._files import check_upload_path
+from spine._links import canvas_link
 from spine._redact import redact, redact_deep
 from spine.cli._errors import (
     EXIT_AUTH,
@@ -45,6 +45,7 @@ from spine.cli._errors import (
     UsageError,
     command,
     follow_advice,
+    missing_key_message,
 )
 from spine.cli._render import (
     DownloadBar,
@@ -133,10 +134,7 @@ def _client(args: argparse.Namespace, out: Output) -> Iterator[SpineClient]:
         return
     key = os.environ.get("SPINE_API_KEY", "")
     if not key.strip():
-        raise MissingKeyError(
-            "No API key: set the SPINE_API_KEY environment variable (keys are created at "
-            "platform.getspine.ai/keys), or try `spine run PROMPT --sandbox` offline."
-        )
+        raise MissingKeyError(missing_key_message(args))
     allow_http = bool(getattr(args, "allow_http", False))
     try:
         client = SpineClient(api_key=key, base_url=args.base_url or None, allow_http=allow_http)
@@ -276,14 +274,20 @@ def _timeout_message(args: argparse.Namespace, run_id: str) -> str:
     return f"{text} {follow_advice(args, run_id)}"
 
 
-def _canvas_note(args: argparse.Namespace, canvas_id: str | None) -> str | None:
-    """The canvas line of a run: the web app's link, or for a sandbox run its id alone (a
-    sandbox canvas is not on the web app)."""
+def _canvas_note(
+    args: argparse.Namespace, client: SpineClient, canvas_id: str | None
+) -> str | None:
+    """The canvas line of a run: the web app's link for a run of the Spine API (the one rule
+    in :func:`spine._links.canvas_link`), else its id alone (a sandbox's canvas is not on the
+    web app; ``spine dag CANVAS_ID`` draws it)."""
     if not canvas_id:
         return None
+    link = canvas_link(canvas_id, client.base_url)
+    if link:
+        return link
     if getattr(args, "sandbox", False):
         return f"{canvas_id} (a sandbox canvas: not on the web app)"
-    return canvas_url(canvas_id)
+    return f"{canvas_id} (not on the web app, which shows only the Spine API's canvases)"
 
 
 def _finish(
@@ -295,11 +299,11 @@ def _finish(
 ) -> int:
     """Report a terminal run (and save its artifacts with --download, recording where in the
     run ledger through ``recorded``); the exit status."""
-    link = _canvas_note(args, run.canvas_id)
+    link = _canvas_note(args, client, run.canvas_id)
     if run.status == RunStatus.FAILED:
         details = "; ".join(printable(e.error) for e in run.errors or []) or "no error detail"
         if out.json:
-            out.document(_run_document(run))
+            out.document(_run_document(run, client))
         print(
             f"spine {args.command}: error: Run {run.run_id} failed: {details}",
             file=out.stderr,
@@ -314,7 +318,7 @@ def _finish(
         run, saved = _save_all(run, args.download, out)
         _record_downloads(recorded, run, saved, out)
     if out.json:
-        out.document(_run_document(run, saved))
+        out.document(_run_document(run, client, saved))
     else:
         if run.result is not None:
             out.result(printable_block(run.result.final_output))
@@ -354,9 +358,11 @@ def _summary(
             )
 
 
-def _run_document(run: GetRunResponse, saved: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _run_document(
+    run: GetRunResponse, client: SpineClient, saved: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = run.model_dump(mode="json")
-    data["canvas_url"] = canvas_url(run.canvas_id) if run.canvas_id else None
+    data["canvas_url"] = canvas_link(run.canvas_id, client.base_url)
     if saved is not None:
         data["downloads"] = saved
     return data
@@ -501,7 +507,7 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
         args.pending_key = None
         out.note(f"Created run {handle.run_id}")
         _ledger_note(handle, out)
-        note = _canvas_note(args, handle.canvas_id)
+        note = _canvas_note(args, client, handle.canvas_id)
         if note:
             out.note(f"Canvas: {note}")
         if not args.wait:
@@ -513,7 +519,7 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
                     if handle.create_response is not None
                     else {"run_id": handle.run_id}
                 )
-                data["canvas_url"] = canvas_url(handle.canvas_id) if handle.canvas_id else None
+                data["canvas_url"] = canvas_link(handle.canvas_id, client.base_url)
                 out.document(data)
             else:
                 out.result(handle.run_id)
@@ -580,8 +586,9 @@ def _ledger_note(handle: RecordedRun, out: Output) -> None:
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
     with _client(args, out) as client:
         run = client.runs.get(args.run_id)
+        note = _canvas_note(args, client, run.canvas_id)
     if out.json:
-        out.document(_run_document(run))
+        out.document(_run_document(run, client))
         return EXIT_OK
     rows = [("Run", run.run_id), ("Status", printable(run.status))]
     if run.progress is not None and not run.is_terminal:
@@ -599,8 +606,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         rows.append(("Template", printable(run.template)))
     if run.metadata is not None:
         rows.append(("Credits", str(run.metadata.credits_consumed)))
-    if run.canvas_id:
-        rows.append(("Canvas", canvas_url(run.canvas_id)))
+    if note:
+        rows.append(("Canvas", note))
     lines = [f"{label + ':':<10}{value}" for label, value in rows]
     for error in run.errors or []:
         where = f" [{printable(error.block_type)}]" if error.block_type else ""
@@ -636,7 +643,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
                 flush=True,
             )
             if out.json:
-                out.document(_run_document(run, []))
+                out.document(_run_document(run, client, []))
             return EXIT_FAILED
         if not run.is_terminal:
             advice = command("wait", run.run_id, "--download", args.directory, args=args)
@@ -650,7 +657,7 @@ def cmd_download(args: argparse.Namespace, out: Output) -> int:
         else:
             out.note(f"Run {run.run_id} produced no artifacts.")
     if out.json:
-        out.document(_run_document(run, saved))
+        out.document(_run_document(run, client, saved))
     else:
         for item in saved:
             out.result(printable(item["path"]))
@@ -720,9 +727,13 @@ def cmd_contract_check(args: argparse.Namespace, out: Output) -> int:
                 )
                 return EXIT_OK
             if run_id is None and not args.allow_create:
+                from spine._links import is_spine_api
+
+                api = args.base_url or os.environ.get("SPINE_BASE_URL") or None
+                cost = "which costs credits" if is_spine_api(api) else f"on {api}"
                 raise UsageError(
                     "contract-check needs a run id: RUN_ID or SPINE_CONTRACT_RUN_ID (or "
-                    "--allow-create to create a run, which costs credits)"
+                    f"--allow-create to create a run, {cost})"
                 )
             report = _contract.run_check(
                 api_key=key, base_url=args.base_url or None, run_id=run_id,

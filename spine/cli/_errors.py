@@ -13,7 +13,9 @@ __all__ = [
     "EXIT_CODES",
     "CliError",
     "UsageError",
+    "cli_terms",
     "exit_code_for",
+    "missing_key_message",
     "one_line",
 ]
 
@@ -80,6 +82,27 @@ def follow_advice(args: Any, run_id: str) -> str:
     return f"Run {run_id} goes on; follow it with `{command('wait', run_id, args=args)}`."
 
 
+def missing_key_message(args: Any) -> str:
+    """What to say when SPINE_API_KEY is not set: where keys come from for the API this
+    command would reach (``--base-url``, then ``SPINE_BASE_URL``). Only the Spine API's keys
+    come from its platform; a sandbox prints its own key when it starts."""
+    import os
+
+    from spine._links import is_spine_api
+
+    url = getattr(args, "base_url", None) or os.environ.get("SPINE_BASE_URL") or None
+    if is_spine_api(url):
+        return (
+            "No API key: set the SPINE_API_KEY environment variable (keys are created at "
+            "platform.getspine.ai/keys), or try it offline with "
+            "`spine run PROMPT --sandbox`."
+        )
+    return (
+        f"No API key: set the SPINE_API_KEY environment variable to a key that {url} accepts"
+        " (a spine sandbox prints its key, and the export line to paste, when it starts)."
+    )
+
+
 def _instance(exc: BaseException, module: str, name: str) -> bool:
     """``isinstance(exc, module.name)`` without importing ``module`` (if it was never loaded,
     ``exc`` cannot be one of its classes)."""
@@ -112,8 +135,37 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_ERROR
 
 
+# The SDK's advice names Python arguments; a shell user has options and environment variables.
+# Every error line the command prints passes through this one table (longest phrases first).
+CLI_TERMS: tuple[tuple[str, str], ...] = (
+    (
+        "the api_key argument or the SPINE_API_KEY environment variable",
+        "the SPINE_API_KEY environment variable",
+    ),
+    ("Check the network and base_url", "Check the network and --base-url (or SPINE_BASE_URL)"),
+    ("Check base_url", "Check --base-url (or SPINE_BASE_URL)"),
+    ("the configured base_url", "the configured --base-url (or SPINE_BASE_URL)"),
+    ("base_url must", "--base-url (or SPINE_BASE_URL) must"),
+    ("pass allow_http=True", "add --allow-http"),
+    (
+        "(client.runs.get(run_id) or handle.refresh(); on the command line, spine download"
+        " RUN_ID DIR)",
+        "(spine download RUN_ID DIR)",
+    ),
+    ("call wait() again, or refresh() later", "follow it with spine wait RUN_ID"),
+)
+
+
+def cli_terms(text: str) -> str:
+    """``text`` with the SDK's Python advice in the command line's terms (:data:`CLI_TERMS`)."""
+    for python, shell in CLI_TERMS:
+        if python in text:
+            text = text.replace(python, shell)
+    return text
+
+
 def one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = cli_terms(str(exc).strip()) or type(exc).__name__
     expected = isinstance(exc, CliError | OSError) or _instance(
         exc, "spine._exceptions", "SpineError"
     )

@@ -318,8 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
             "and check every answer against the openapi.yaml shipped with the SDK: unknown "
             "fields are warnings; missing required fields, type mismatches and unknown values "
             "of closed sets are errors (exit 1). Without SPINE_API_KEY it says what it needs "
-            "and exits 0 (skipped). Needs the contract extra: "
-            "pip install 'spine-python[contract]'."
+            "and exits 0 (skipped). Needs the contract extra's packages: "
+            "pip install 'jsonschema>=4.20' 'PyYAML>=6'."
         ),
         epilog="The run id comes from RUN_ID or $SPINE_CONTRACT_RUN_ID. Creating a run costs\n"
         "credits: only with --allow-create (and no run id) does the check create one.",
@@ -377,17 +377,19 @@ def _cli_text(exc: BaseException) -> str:
     describe = getattr(exc, "_describe", None)
     text = describe() if callable(describe) else ""
     from spine._redact import redact
+    from spine.cli._errors import cli_terms
 
-    return " ".join(redact(
+    return " ".join(redact(cli_terms(
         f"{text} The run may have been created on the server (check first; a server that"
         " honours the key returns the first run, Spine does not document that it does):"
         f" run the same command again with --idempotency-key {key} added."
-    ).split())
+    )).split())
 
 
 def reuse_command(argv: Sequence[str], key: str) -> str:
     """The command line that repeats ``spine run ...`` with ``--idempotency-key key``: the
-    server returns the run that key created instead of starting (and billing) another one."""
+    server, if it honours the key (Spine does not document that it does), returns the run that
+    key created instead of starting (and billing) another one."""
     import shlex
 
     words = list(argv)

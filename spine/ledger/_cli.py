@@ -267,11 +267,9 @@ async def _async_client(
         return
     key = os.environ.get("SPINE_API_KEY", "")
     if not key.strip():
-        raise spine.AuthenticationError(
-            "No API key: set the SPINE_API_KEY environment variable (keys are created at"
-            " platform.getspine.ai/keys), or try it offline with --sandbox.",
-            status_code=0,
-        )
+        from spine.cli._errors import missing_key_message
+
+        raise spine.AuthenticationError(missing_key_message(args), status_code=0)
     try:
         client = spine.AsyncSpineClient(
             api_key=key, base_url=getattr(args, "base_url", None) or None, retry_policy=policy
@@ -354,6 +352,8 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     rows.append(("API", record.api_host))
     if record.canvas_url:
         rows.append(("Canvas", record.canvas_url))
+    elif record.canvas_id:  # not a run of the Spine API host: its canvas is not on the web app
+        rows.append(("Canvas", f"{_clean(record.canvas_id)} (not on the web app)"))
     if record.idempotency_key:
         rows.append(("Key", record.idempotency_key))
     if record.label:

@@ -75,6 +75,7 @@ class BatchDisplay:
         self._clock = clock
         self._last_line = -1e9
         self._update: BatchUpdate | None = None
+        self._printed: BatchUpdate | None = None  # the update the last counts line showed
         self._live: Any = None
         if live:
             self._start()
@@ -137,11 +138,14 @@ class BatchDisplay:
             )
         if now - self._last_line >= self.every:
             self._last_line = now
+            self._printed = update
             print(counts_line(update), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
-        elif self._update is not None:
+        elif self._update is not None and self._update is not self._printed:
+            # The final counts, unless the last line printed already shows them.
+            self._printed = self._update
             print(counts_line(self._update), file=self.stream, flush=True)

@@ -555,6 +555,11 @@ class _RunsBase:
         self.label = label
         self.host = api_host(client)
 
+    def __repr__(self) -> str:
+        where = "off" if self.ledger is None else repr(self.ledger.path)
+        label = f", label={self.label!r}" if self.label is not None else ""
+        return f"{type(self).__name__}(host={self.host!r}, ledger={where}{label})"
+
     def _creation(self, prompt: str, kwargs: dict[str, Any]) -> _Creation:
         label = kwargs.pop("label", None)
         return _Creation(

@@ -189,10 +189,11 @@ class RunRecord:
 
     @property
     def canvas_url(self) -> str | None:
-        """The run's canvas in the Spine web app, when its canvas id is known."""
-        from spine import canvas_url
+        """The run's canvas in the Spine web app, when its canvas id is known and the run was
+        made on the Spine API host (None for a sandbox run: :func:`spine._links.canvas_link`)."""
+        from spine._links import canvas_link
 
-        return canvas_url(self.canvas_id) if self.canvas_id else None
+        return canvas_link(self.canvas_id, self.api_host)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data (what ``spine runs list --json`` prints)."""

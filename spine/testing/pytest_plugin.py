@@ -31,7 +31,9 @@ ask for:
 
     It dispatches to a private fixture that the plugin running the test knows how to set up
     (a plain async fixture for anyio, a ``pytest_asyncio.fixture`` for pytest-asyncio); a test
-    that neither plugin runs gets an error saying so instead of an unawaited coroutine.
+    that neither plugin runs gets an error saying so instead of an unawaited coroutine, and so
+    does a test both would run (``@pytest.mark.anyio`` under ``asyncio_mode = "auto"``): use
+    pytest-asyncio's strict mode with anyio.
 
 This module imports nothing heavy: the sandbox and the SDK are imported inside the fixtures.
 """
@@ -93,7 +95,7 @@ def _ini_run_duration(config: pytest.Config) -> float | None:
     except ValueError:  # the plugin's fixtures imported by a conftest, its hooks not loaded
         return DEFAULT_RUN_DURATION
     try:
-        duration = parse_duration(str(value))
+        duration = parse_duration(str(value), _INI_RUN_DURATION, text=True)
     except ValueError:
         duration = -1.0
     if duration is not None and not (math.isfinite(duration) and duration >= 0):
@@ -181,7 +183,19 @@ def async_spine_client(request: pytest.FixtureRequest) -> Any:
     """A ``spine.AsyncSpineClient`` for the sandbox, opened and closed in the test's event
     loop, under anyio or pytest-asyncio (strict or auto mode)."""
     asyncio_plugin = request.config.pluginmanager.hasplugin("asyncio")
-    if asyncio_plugin and request.node.get_closest_marker("asyncio") is not None:
+    asyncio_runs = asyncio_plugin and request.node.get_closest_marker("asyncio") is not None
+    anyio_runs = request.node.get_closest_marker("anyio") is not None
+    if asyncio_runs and anyio_runs:
+        # Both plugins would run this test, each with its own event loop: the client would be
+        # opened in one loop and closed after that loop is gone (an error at teardown).
+        raise pytest.UsageError(
+            "async_spine_client: this test is marked @pytest.mark.anyio and pytest-asyncio"
+            " runs it too (asyncio_mode = auto marks every async test, or it is also marked"
+            " @pytest.mark.asyncio), so two event loops would share one client. Use"
+            " pytest-asyncio's strict mode (asyncio_mode = strict, its default) for anyio"
+            " tests, or drop @pytest.mark.anyio and let pytest-asyncio run the test."
+        )
+    if asyncio_runs:
         # pytest-asyncio runs this test: marked, or any async test in auto mode (where it
         # also takes tests marked for anyio).
         return request.getfixturevalue("_spine_async_client_asyncio")

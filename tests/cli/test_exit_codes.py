@@ -60,7 +60,8 @@ def test_1_other_error_run_still_running(tmp_path: Path) -> None:
         (("run", "   "), "prompt must not be empty"),
         (("run", "-"), "prompt read from stdin is empty"),
         (("status", ".."), "is not a valid id"),
-        (("status", UUID, "--base-url", "ftp://example.com"), "base_url must be an http(s) URL"),
+        (("status", UUID, "--base-url", "ftp://example.com"),
+         "--base-url (or SPINE_BASE_URL) must be an http(s) URL"),
     ],
 )
 def test_2_usage_errors(env: dict[str, str], args: tuple[str, ...], message: str | None) -> None:
@@ -103,7 +104,8 @@ def test_6_authentication(sandbox: Sandbox) -> None:
     missing = run_spine("run", "x", env={"SPINE_BASE_URL": sandbox.url})
     assert missing.code == 6
     (line,) = missing.error_lines()
-    assert "SPINE_API_KEY" in line and "--sandbox" in line
+    # Against a sandbox: where its key comes from, not the Spine platform's keys page.
+    assert "SPINE_API_KEY" in line and sandbox.url in line and "getspine.ai" not in line
 
 
 def test_6_as_json(sandbox: Sandbox) -> None:

@@ -52,7 +52,7 @@ def test_wait_polls_until_completed_and_returns_the_result(
     assert result.final_output == "synthesized answer"
     assert result.artifacts[0].name == "Q1_Report.docx"
     assert handle.canvas_id == CANVAS_ID  # filled in once the server reported it
-    assert handle.canvas_url == f"https://app.getspine.ai/canvas/{CANVAS_ID}"
+    assert handle.canvas_url is None  # loopback, not the Spine API host: no web app link
     assert handle.status == spine.RunStatus.COMPLETED
     polls = [r for r, _ in httpserver.log if r.method == "GET"]
     assert len(polls) == 4

@@ -203,6 +203,24 @@ def test_async_fixture_under_anyio(tmp_path: Path, asyncio_plugin: str) -> None:
 
 
 @pytest.mark.slow
+def test_anyio_test_under_pytest_asyncio_auto_mode_fails_at_setup(tmp_path: Path) -> None:
+    """With asyncio_mode = auto, pytest-asyncio also takes a test marked for anyio: two loops,
+    one client. The fixture refuses at setup and says to use strict mode (it used to pass and
+    then error at teardown with "Event loop is closed")."""
+    pytest.importorskip("pytest_asyncio")
+    result = run_user_project(tmp_path, {**_ANYIO_PROJECT, "pytest.ini": """
+        [pytest]
+        asyncio_mode = auto
+        asyncio_default_fixture_loop_scope = function
+    """})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "RuntimeError: Event loop is closed" not in output, output
+    assert "asyncio_mode = strict" in output and "UsageError" in output, output
+    assert "1 passed" in output  # the sync test beside it is unaffected
+
+
+@pytest.mark.slow
 def test_async_fixture_without_an_async_plugin_says_what_to_do(tmp_path: Path) -> None:
     result = run_user_project(tmp_path, {
         "pytest.ini": "[pytest]\n",

@@ -185,7 +185,8 @@ def test_json_without_error_string() -> None:
     assert type(exc) is NotFoundError
     assert exc.error_message is None
     assert exc.response_body == {"success": False}
-    assert str(exc).startswith("HTTP 404. ")  # no "HTTP 404 (HTTP 404)"
+    assert str(exc).startswith("The error response has no message (HTTP 404). ")
+    assert str(exc).count("404") == 1
 
 
 def test_json_list_body() -> None:
@@ -268,7 +269,19 @@ def test_status_only_message() -> None:
     exc = SpineAPIError("HTTP 418", status_code=418)
     assert str(exc) == "HTTP 418"
     exc = SpineAPIError("", status_code=418, request_id="r")
-    assert str(exc) == "HTTP 418 (request id r)"
+    assert str(exc) == "The Spine API answered with an error (HTTP 418; request id r)"
+
+
+@pytest.mark.parametrize("status", [301, 400, 401, 403, 404, 409, 429, 500, 502, 503, 599])
+@pytest.mark.parametrize(
+    "body", [b"", b"<html>Bad gateway</html>", b'{"success": false}', b"[1]",
+             b'{"success": false, "error": "nope"}'],
+)
+def test_the_status_is_written_once(status: int, body: bytes) -> None:
+    """One place writes "HTTP <status>": never twice, whatever the status and the body."""
+    text = str(error_from_response(status, body, {"X-Request-ID": "req_1", "Location": "/x"}))
+    assert text.count(f"HTTP {status}") == 1, text
+    assert f"(HTTP {status}; request id req_1)" in text, text
 
 
 def test_repr_is_informative() -> None:
@@ -332,6 +345,10 @@ def test_run_failed_error_message() -> None:
     assert [e.error for e in exc.errors] == ["Agent execution failed", "Timeout in block"]
     assert exc.message == "Run r1 failed: Agent execution failed; Timeout in block"
     assert str(exc).startswith("Run r1 failed: Agent execution failed; Timeout in block.")
+    # The error alone cannot know which API the run was on: no web link unless wait() ran
+    # against the Spine API host and filled canvas_url in.
+    assert exc.canvas_url is None and "getspine.ai" not in str(exc)
+    exc.canvas_url = "https://app.getspine.ai/canvas/c1"
     assert "https://app.getspine.ai/canvas/c1" in str(exc)
     assert "HTTP" not in str(exc)
 

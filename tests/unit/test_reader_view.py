@@ -217,4 +217,113 @@ def test_an_error_raised_before_sending_says_so(sandbox: Sandbox) -> None:
     text = str(info.value)
     assert "HTTP" not in text and "request id" not in text
     assert "Nothing was sent" in text
-    assert isinstance(info.value, spine.BadRequestError) and info.value.status_code == 400
+    assert isinstance(info.value, spine.BadRequestError) and isinstance(info.value, ValueError)
+    # No HTTP status: nothing was answered (0 is the SDK's "not an HTTP answer").
+    assert info.value.status_code == 0 and info.value.request_id is None
+
+
+# ----------------------------------------------------------------------------- ledger, testing
+
+
+def _ledger_instances(box: Sandbox, folder: Any) -> dict[str, Any]:
+    import spine.ledger as ledger_module
+
+    path = str(folder / "runs.db")
+    client = spine.SpineClient(api_key=box.api_key, base_url=box.url)
+    aclient = spine.AsyncSpineClient(api_key=box.api_key, base_url=box.url)
+    runs = ledger_module.record(client, path, label="nightly")
+    handle = runs.create("A memo")
+    handle.wait(poll_interval=0.01)
+    handle.download_all(folder / "out")
+    record = runs.lookup(handle.run_id)
+    assert record is not None and record.artifacts
+    update = ledger_module.BatchUpdate({"completed": 1}, 150, 1, 0.5, "memo", "completed")
+    return {
+        "RecordedRuns": runs,
+        "RecordedRuns (off)": ledger_module.record(client, "off"),
+        "AsyncRecordedRuns": ledger_module.record(aclient, path),
+        "RecordedRun": handle,
+        "AsyncRecordedRun": ledger_module.record(aclient, path).attach(RUN_ID),
+        "Ledger": ledger_module.Ledger(path),
+        "RunRecord": record,
+        "ArtifactRecord": record.artifacts[0],
+        "BatchItem": ledger_module.BatchItem("A memo", id="memo"),
+        "BatchUpdate": update,
+        "ItemOutcome": ledger_module.ItemOutcome("memo", handle.run_id, "completed"),
+        "LedgerError": ledger_module.LedgerError("The ledger is broken.", path=path),
+    }
+
+
+def test_ledger_objects_have_useful_reprs(sandbox: Sandbox, tmp_path: Any) -> None:
+    import spine.ledger as ledger_module
+
+    made_here = _ledger_instances(sandbox, tmp_path)
+    public = {n for n in ledger_module.__all__ if inspect.isclass(getattr(ledger_module, n))}
+    covered = {name.split(" ")[0] for name in made_here}
+    exceptions = {n for n in public if issubclass(getattr(ledger_module, n), BaseException)}
+    assert public - covered - exceptions - {"BatchReport"} == set(), "cover new ledger classes"
+    for name, obj in made_here.items():
+        text = repr(obj)
+        assert " object at 0x" not in text, (name, text)
+        assert text.startswith((type(obj).__name__, f"<{type(obj).__name__}")), (name, text)
+    runs = repr(made_here["RecordedRuns"])
+    assert sandbox.url in runs and "runs.db" in runs and "nightly" in runs
+    assert repr(made_here["RecordedRuns (off)"]).endswith("ledger=off)")
+
+
+def test_sandbox_repr_says_its_state_and_settings() -> None:
+    box = Sandbox(run_duration=0.5)
+    assert repr(box).startswith("<Sandbox not started") and "run_duration=0.5s" in repr(box)
+    with box:
+        running = repr(box)
+    stopped = repr(box)
+    assert running != stopped
+    assert f"{box.url} running" in running and f"{box.url} stopped" in stopped
+    assert "run_duration=manual" in repr(Sandbox(run_duration=None))
+
+
+def test_the_sandbox_logs_show_keys_masked() -> None:
+    key = "sk_spine_reader_view_SECRET_KEY_0123"
+    with Sandbox(run_duration=0.0, api_keys=[key]) as box:
+        with spine.SpineClient(api_key=key, base_url=box.url) as client:
+            handle = client.runs.create("A memo")
+        record = box.requests[0]
+        info = box.run_info(handle.run_id)
+    for shown in (repr(record), str(record), repr(info), str(info), repr(box.requests),
+                  repr(record.api_key)):
+        assert key not in shown, shown
+        assert "sk_spine_\u2026" in shown, shown
+    # The values themselves stay what was sent, for assertions.
+    assert record.api_key == key and info["api_key"] == key
+    assert record.headers["x-api-key"] == key
+
+
+def test_a_partial_run_is_told_apart_as_documented(sandbox: Sandbox) -> None:
+    """wait() returns the documented RunResult (no status, no errors) for a partial run too;
+    where the status and errors are is said in wait()'s help, RunResult's and the README."""
+    with spine.SpineClient(api_key=sandbox.api_key, base_url=sandbox.url) as client:
+        run = client.runs.create("Half [sandbox:partial]")
+        result = run.wait(poll_interval=0.01)
+    assert not hasattr(result, "status") and not hasattr(result, "errors")
+    assert run.status == "partial" and run.last is not None and run.last.errors
+    for doc in (spine.RunHandle.wait.__doc__, spine.AsyncRunHandle.wait.__doc__,
+                spine.RunResult.__doc__):
+        assert doc and "partial" in doc and "handle.status" in doc, doc
+        assert "handle.last.errors" in doc, doc
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "returns normally for\n  `partial`**" in readme and "`run.last.errors`" in readme
+
+
+def test_a_dropped_connection_is_not_called_unreachable(sandbox: Sandbox) -> None:
+    """The request reached the server and the connection closed before an answer: the
+    message says so (method in capitals); only a refused connection is "could not reach"."""
+    seen = dict(_messages(sandbox))
+    for label in ("drop before POST", "drop after POST", "drop after GET"):
+        text = str(seen[label])
+        method = label.split()[-1]
+        assert f"The connection closed before an answer ({method} /v1/run" in text, text
+        assert "Could not reach" not in text, text
+    refused = str(seen["refused connection"])
+    assert "Could not reach the Spine API (GET /v1/run/" in refused, refused

@@ -88,15 +88,34 @@ def parse_size(value: int | str) -> int:
     return int(float(number) * _UNITS[(unit or "b").lower()])
 
 
-def parse_duration(value: int | float | str | None) -> float | None:
-    """A run duration in seconds; ``"manual"`` (or None) means manual mode."""
+def parse_duration(
+    value: int | float | str | None, where: str = "run_duration", *, text: bool = False
+) -> float | None:
+    """A run duration in seconds (a number >= 0); ``"manual"`` (or None) means manual mode.
+
+    ``where`` names the setting in errors (``--run-duration``, ``sandbox.toml: run_duration``).
+    A number written as a string (``"3"``) is accepted only when ``text`` is true (a command
+    line option); in a config file it has the wrong type. Raises ``ValueError``.
+    """
+    expected = "a number of seconds >= 0, or 'manual'"
     if value is None:
         return None
     if isinstance(value, str):
         if value.strip().lower() in ("manual", "none", "off"):
             return None
-        return float(value)
-    return float(value)
+        if not text:
+            raise ValueError(f"{where} must be {expected}, not the string {value!r}")
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ValueError(f"{where} must be {expected}, got {value!r}") from None
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where} must be {expected}, got {type(value).__name__}")
+    else:
+        seconds = float(value)
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{where} must be {expected}, got {value!r}")
+    return seconds
 
 
 def _check_types(table: dict[str, Any], spec: dict[str, Any], where: str) -> None:
@@ -133,7 +152,7 @@ def load_config(path: Path) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for key, value in data.items():
         if key == "run_duration":
-            options[key] = parse_duration(value)
+            options[key] = parse_duration(value, f"{path}: run_duration")
         elif key == "max_file_size":
             options[key] = parse_size(value)
         elif key == "faults":

@@ -238,7 +238,19 @@ class FaultList:
         return None
 
 
-@dataclass(frozen=True)
+class MaskedKey(str):
+    """An API key as the sandbox received it: equal to the key (tests can compare it), shown
+    masked by ``repr()`` (``sk_spine_…WXYZ``) so a printed log or dict never reveals it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        from spine._redact import mask_secret
+
+        return repr(mask_secret(str.__str__(self)))
+
+
+@dataclass(frozen=True, repr=False)
 class RequestRecord:
     """One request the sandbox received, as the request log keeps it.
 
@@ -270,7 +282,19 @@ class RequestRecord:
 
     @property
     def api_key(self) -> str | None:
-        return self.headers.get("x-api-key")
+        """The ``X-API-KEY`` header: equal to the key sent, masked in its repr."""
+        key = self.headers.get("x-api-key")
+        return None if key is None else MaskedKey(key)
+
+    def __repr__(self) -> str:
+        # Every field, with credentials in the headers masked (the log is often printed).
+        from spine._redact import redact_headers
+
+        shown = {
+            f.name: redact_headers(self.headers) if f.name == "headers" else getattr(self, f.name)
+            for f in dataclasses.fields(self)
+        }
+        return f"RequestRecord({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @property
     def dropped(self) -> bool:

@@ -92,7 +92,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     if args.port is not None:
         overrides["port"] = args.port
     if args.run_duration is not None:
-        overrides["run_duration"] = parse_duration(args.run_duration)
+        overrides["run_duration"] = parse_duration(args.run_duration, "--run-duration", text=True)
     if args.api_keys:
         overrides["api_keys"] = args.api_keys
     if args.tasks is not None:
@@ -131,6 +131,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         options = _options(args)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
+    from spine._redact import mask_secret
     from spine.testing._server._sandbox import Sandbox
 
     logging.basicConfig(
@@ -145,12 +146,20 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     custom_keys = "api_keys" in options
 
     def ready(box: Sandbox) -> None:
+        import shlex
+
         print(f"Spine sandbox listening on {box.url}", flush=True)
         if custom_keys:
-            print("API keys: as configured", flush=True)
+            print(f"API keys: as configured (one of them: {mask_secret(box.api_key)})",
+                  flush=True)
+            key = "<one of the configured keys>"
         else:
             print(f"API key: {box.api_key} (any key starting with sk_spine_ works)", flush=True)
-        print(f"  export SPINE_BASE_URL={box.url}", flush=True)
+            key = box.api_key
+        # Both, so that a fresh shell reaches this sandbox with a key it accepts.
+        print("Point a client (or `spine run ...` in another shell) at it:", flush=True)
+        print(f"  export SPINE_BASE_URL={shlex.quote(box.url)} SPINE_API_KEY={shlex.quote(key)}",
+              flush=True)
         print("Press Ctrl-C to stop.", flush=True)
 
     if args.verbose:
@@ -158,8 +167,8 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
     try:
         sandbox.serve_forever(on_ready=ready)
     except OSError as exc:
-        print(f"error: cannot serve on {options.get('host', '127.0.0.1')}:{options['port']}: "
-              f"{exc.strerror or exc}", file=sys.stderr)
+        print(f"{prog}: error: cannot serve on {options.get('host', '127.0.0.1')}:"
+              f"{options['port']}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print("Spine sandbox stopped.", flush=True)
     return 0

@@ -21,7 +21,7 @@ from spine.testing._server._app import (
     SandboxState,
     Settings,
 )
-from spine.testing._server._faults import Fault, FaultList, RequestRecord
+from spine.testing._server._faults import Fault, FaultList, MaskedKey, RequestRecord
 from spine.testing._server._http import HttpServer
 from spine.testing._server._runs import Run, parse_outcome_marker
 
@@ -385,7 +385,7 @@ class Sandbox:
                 "template": run.template,
                 "blocks": run.blocks,
                 "agent_instructions": run.agent_instructions,
-                "api_key": run.api_key,
+                "api_key": MaskedKey(run.api_key),
                 "outcome": run.outcome,
             }
 
@@ -531,8 +531,13 @@ class Sandbox:
             self._state.faults.clear()
 
     def __repr__(self) -> str:
-        where = self.url if self._address is not None else "not started"
-        return f"<Sandbox {where}>"
+        if self._address is None:
+            where = "not started"
+        else:
+            where = f"{self.url} {'running' if self._server is not None else 'stopped'}"
+        duration = self._state.settings.run_duration
+        mode = "manual" if duration is None else f"{duration:g}s"
+        return f"<Sandbox {where}, run_duration={mode}, runs_created={self.runs_created}>"
 
 
 OUTCOME_RULE = (
