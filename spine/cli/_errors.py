@@ -29,6 +29,7 @@ EXIT_AUTH = 6
 EXIT_API = 7
 EXIT_CONNECTION = 8
 EXIT_DOWNLOAD = 9
+EXIT_LOST = 10
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES: dict[int, str] = {
@@ -43,6 +44,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_API: "API error: any other error answer of the Spine API (400, 404, 429, 5xx...)",
     EXIT_CONNECTION: "connection error: the API could not be reached, or a request timed out",
     EXIT_DOWNLOAD: "download error: an artifact could not be saved (expired link, size...)",
+    EXIT_LOST: "spine batch / spine runs: a recorded run the API no longer knows (404)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); a run already created goes on",
 }
 
