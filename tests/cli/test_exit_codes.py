@@ -21,7 +21,7 @@ UUID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
 
 
 def test_the_codes_are_distinct_and_documented() -> None:
-    # 10 (lost runs) is produced by tests/ledger/test_cli.py::test_lost_runs_get_their_own_exit_status.
+    # 10 (lost runs) is produced in tests/ledger/test_cli.py (test_lost_runs_get_their_own_...)
     assert sorted(EXIT_CODES) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 130]
     help_text = run_spine("--help").stdout
     assert "exit codes:" in help_text
