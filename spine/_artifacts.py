@@ -23,7 +23,7 @@ What a download guarantees:
   cannot escape the target directory; :func:`unique_names` de-duplicates a batch.
 * **Expired links are named as such.** A pre-signed link expires soon after the run ends: a
   403, 404 or 410 from the storage host raises :class:`ArtifactLinkExpiredError`, which says to
-  fetch the run again for fresh links.
+  fetch the run again for its current links.
 
 Failures raise, from the one tree in :mod:`spine._exceptions`: ``SpineConnectionError`` (the
 storage host could not be reached, or the connection broke), ``SpineTimeoutError`` (too slow),
@@ -457,7 +457,8 @@ def _status_error_of(
             f"The download link of artifact {name!r} was refused by {url.host} ({detail}). "
             "Pre-signed links expire soon after a run ends: fetch the run again "
             "(client.runs.get(run_id) or handle.refresh(); on the command line, spine download "
-            "RUN_ID DIR) for fresh links, then download again.",
+            "RUN_ID DIR) for its current links, then download again (Spine documents that "
+            "links expire, not whether a new read gives new ones).",
             artifact_name=name,
             status_code=status_code,
             url=where,

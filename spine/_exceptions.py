@@ -456,7 +456,9 @@ class ArtifactDownloadError(SpineError):
 class ArtifactLinkExpiredError(ArtifactDownloadError):
     """The storage host answered 403, 404 or 410: the pre-signed link expired or was revoked.
 
-    Fetch the run again (``client.runs.get(run_id)`` or ``handle.refresh()``) for fresh links.
+    Fetch the run again (``client.runs.get(run_id)`` or ``handle.refresh()``) for its current
+    links. Spine documents that the links expire after a short window, not whether a new read
+    of the run gives new ones.
     """
 
 

@@ -124,7 +124,7 @@ class RunArtifact(SpineModel):
 
         Raises:
             ArtifactLinkExpiredError: the storage host answered 403/404/410 (even after the
-                refresh): the link expired; fetch the run again for fresh links.
+                refresh): the link expired; fetch the run again for its current links.
             ArtifactSizeMismatchError: the bytes received differ from ``size_bytes``.
             ArtifactDownloadError: any other refusal by the storage host.
             SpineConnectionError, SpineTimeoutError: network failures.
