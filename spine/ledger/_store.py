@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from spine.enums import TERMINAL_STATUSES
 from spine.ledger._errors import LedgerError, LedgerVersionError, describe
 
 if TYPE_CHECKING:
@@ -56,10 +57,12 @@ T = TypeVar("T")
 #: API answered 404 for a run it had created (it no longer knows it: another account's key, or
 #: a server, such as a restarted sandbox, that forgot its runs). A lost run is not followed
 #: again on its own; ``error`` holds the API's answer.
+#: The terminal ones are the SDK's own decision (``spine.enums.TERMINAL_STATUSES``, from the
+#: table in ``spine/_enums.py`` that is checked against the spec), not a second list.
+TERMINAL_STATES = frozenset(str(status.value) for status in TERMINAL_STATUSES)
 STATES = (
-    "sending", "ambiguous", "rejected", "running", "completed", "partial", "failed", "lost"
+    "sending", "ambiguous", "rejected", "running", *sorted(TERMINAL_STATES), "lost"
 )
-TERMINAL_STATES = frozenset({"completed", "partial", "failed"})
 #: The fewest leading characters of a run id that :meth:`Ledger.get` looks a run up by.
 MIN_PREFIX = 6
 ACTIVE_STATES = frozenset({"sending", "running"})

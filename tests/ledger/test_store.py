@@ -210,3 +210,11 @@ def test_observe_never_undoes_an_end(ledger_path: Path) -> None:
         running = GetRunResponse.model_validate({"run_id": "r2", "status": "running",
                                                  "canvas_id": "c2"})
         assert not ledger.observe(running)
+
+
+def test_the_command_line_offers_every_ledger_state() -> None:
+    """``spine runs list --status`` keeps its own copy of the states (its parser imports nothing
+    heavy for ``spine --help``): it must name exactly the ledger's states."""
+    from spine.ledger import _cli, _store
+
+    assert set(_cli._STATES) == set(_store.STATES)
