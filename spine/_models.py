@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spine._enums import TERMINAL_STATUSES, RunStatus
 from spine._exceptions import SpineAPIError, UnexpectedResponseError, body_excerpt
-from spine._model_base import NonNegativeInt, OpenRunStatus, SpineModel
+from spine._model_base import NonNegativeInt, OpenRunStatus, SpineModel, empty_list
 
 if TYPE_CHECKING:
     import os
@@ -173,7 +173,7 @@ class RunResult(SpineModel):
 
     final_output: str
     """The synthesised answer or agent summary, in Markdown (exactly as sent)."""
-    artifacts: list[RunArtifact] = Field(default_factory=list)
+    artifacts: list[RunArtifact] = Field(default_factory=empty_list)
     """Files the run produced; may be empty."""
 
     def download_all(
@@ -260,7 +260,7 @@ class RunMetadata(SpineModel):
     """Accounting for a finished run."""
 
     template_used: str
-    models_used: list[str] = Field(default_factory=list)
+    models_used: list[str] = Field(default_factory=empty_list)
     credits_consumed: NonNegativeInt
     """The credits the run cost ($1 = 1,000 credits)."""
 
