@@ -27,24 +27,6 @@ if TYPE_CHECKING:
         TaskType as TaskType,
         Template as Template,
     )
-    from spine._exceptions import (
-        ArtifactDownloadError as ArtifactDownloadError,
-        ArtifactLinkExpiredError as ArtifactLinkExpiredError,
-        ArtifactSizeMismatchError as ArtifactSizeMismatchError,
-        AuthenticationError as AuthenticationError,
-        BadRequestError as BadRequestError,
-        InvalidRequestError as InvalidRequestError,
-        NotFoundError as NotFoundError,
-        RateLimitError as RateLimitError,
-        RunFailedError as RunFailedError,
-        ServerError as ServerError,
-        SpineAPIError as SpineAPIError,
-        SpineConnectionError as SpineConnectionError,
-        SpineError as SpineError,
-        SpineTimeoutError as SpineTimeoutError,
-        UnexpectedResponseError as UnexpectedResponseError,
-        WebhookSignatureError as WebhookSignatureError,
-    )
     from spine._handle import (
         AsyncRunHandle as AsyncRunHandle,
         RunHandle as RunHandle,
@@ -52,24 +34,13 @@ if TYPE_CHECKING:
     from spine._links import (
         canvas_url as canvas_url,
     )
-    from spine._models import (
-        CanvasDAG as CanvasDAG,
-        CanvasEdge as CanvasEdge,
-        CanvasNode as CanvasNode,
-        CreateRunResponse as CreateRunResponse,
-        GetRunResponse as GetRunResponse,
-        RunArtifact as RunArtifact,
-        RunError as RunError,
-        RunMetadata as RunMetadata,
-        RunProgress as RunProgress,
-        RunResult as RunResult,
-        TaskNode as TaskNode,
-        TaskTree as TaskTree,
-        WebhookEvent as WebhookEvent,
-    )
     from spine._retry import (
         RetryPolicy as RetryPolicy,
     )
+
+    # The exceptions and the models are written out once, in their public modules.
+    from spine.exceptions import *  # noqa: F403
+    from spine.models import *  # noqa: F403
 
 from spine._public import PUBLIC
 

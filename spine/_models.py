@@ -41,22 +41,6 @@ if TYPE_CHECKING:
     from spine._retry import RetryPolicy
     from spine._webhooks import WebhookEvent as WebhookEvent
 
-__all__ = [
-    "CanvasDAG",
-    "CanvasEdge",
-    "CanvasNode",
-    "CreateRunResponse",
-    "GetRunResponse",
-    "RunArtifact",
-    "RunError",
-    "RunMetadata",
-    "RunProgress",
-    "RunResult",
-    "TaskNode",
-    "TaskTree",
-    "WebhookEvent",
-    "parse_envelope",
-]
 
 # ----------------------------------------------------------------------------- runs
 

@@ -2,8 +2,12 @@
 
 The tree is drawn in :mod:`spine._exceptions`.
 
-``__all__`` is this part of ``spine.__all__`` (listed once, in ``spine/_public.py``).
+The imports below are the one static list of these names (``spine/__init__.py`` star-imports
+this module for type checkers); ``__all__`` is this part of ``spine.__all__``, from the table in
+``spine/_public.py``, and a test keeps the two equal.
 """
+
+from typing import TYPE_CHECKING
 
 from spine._exceptions import (
     ArtifactDownloadError as ArtifactDownloadError,
@@ -23,6 +27,7 @@ from spine._exceptions import (
     UnexpectedResponseError as UnexpectedResponseError,
     WebhookSignatureError as WebhookSignatureError,
 )
-from spine._public import PUBLIC
+from spine._public import PUBLIC as _PUBLIC
 
-__all__ = list(PUBLIC["spine._exceptions"])
+if not TYPE_CHECKING:  # hidden from type checkers, which then take the imports above as the list
+    __all__ = list(_PUBLIC["spine._exceptions"])
