@@ -2,9 +2,8 @@
 
 The tree is drawn in :mod:`spine._exceptions`.
 
-The imports below are the one static list of these names (``spine/__init__.py`` star-imports
-this module for type checkers); ``__all__`` is this part of ``spine.__all__``, from the table in
-``spine/_public.py``, and a test keeps the two equal.
+How the names are listed (here for type checkers, in ``spine/_public.py`` for Python): see
+``spine/_public.py``.
 """
 
 from typing import TYPE_CHECKING
@@ -29,5 +28,5 @@ from spine._exceptions import (
 )
 from spine._public import PUBLIC as _PUBLIC
 
-if not TYPE_CHECKING:  # hidden from type checkers, which then take the imports above as the list
+if not TYPE_CHECKING:
     __all__ = list(_PUBLIC["spine._exceptions"])

@@ -1,8 +1,7 @@
 """Public home of the response models: ``from spine.models import GetRunResponse``.
 
-The imports below are the one static list of these names (``spine/__init__.py`` star-imports
-this module for type checkers); ``__all__`` is this part of ``spine.__all__``, from the table in
-``spine/_public.py``, and a test keeps the two equal.
+How the names are listed (here for type checkers, in ``spine/_public.py`` for Python): see
+``spine/_public.py``.
 """
 
 from typing import TYPE_CHECKING
@@ -24,5 +23,5 @@ from spine._models import (
 )
 from spine._public import PUBLIC as _PUBLIC
 
-if not TYPE_CHECKING:  # hidden from type checkers, which then take the imports above as the list
+if not TYPE_CHECKING:
     __all__ = list(_PUBLIC["spine._models"])
