@@ -23,7 +23,7 @@ import random
 import time
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -522,56 +522,57 @@ def first_outcome(outcome: Received | Exception) -> Received:
     return outcome
 
 
-class Sending:
-    """The outcome decisions of one ``call``, shared by both drivers around their one ``await``:
-    ``with Sending(op): response = send(op)`` then ``return Sending.finish(op, response,
-    started)``.
+class Sending(Generic[T]):
+    """The outcome decisions of one ``call``, shared by both drivers around their one ``await``::
 
-    On leaving the ``with``, the request's files are closed. A :class:`SpineError` is settled
-    (:func:`settle`) and scrubbed and goes on as it is; any other exception becomes the SDK's
+        with Sending(op) as sending:
+            response = send(op)
+            return sending.finish(response, started)
+
+    Until the answer is in hand, a :class:`SpineError` is settled (:func:`settle`) and
+    scrubbed and goes on as it is, and any other exception becomes the SDK's
     (:func:`transport_error`), chained to it as ``__cause__`` and scrubbed too (a cause may
-    quote what the server sent). Something that is not an ``Exception`` (Ctrl-C, a cancelled
-    task) goes on as it is, with the key of an interrupted create as a note (:func:`keep_key`).
+    quote what the server sent). Once it is (:meth:`finish`), an error reading it is only
+    scrubbed. Either way the request's files are closed, and something that is not an SDK
+    error (Ctrl-C, a cancelled task, an exception from a caller's code) goes on as it is, with
+    the key of an interrupted create as a note (:func:`keep_key`): the whole call, up to the
+    return of the parsed answer, is covered.
     """
 
-    __slots__ = ("op",)
+    __slots__ = ("answered", "op")
 
-    def __init__(self, op: Operation[Any]) -> None:
+    def __init__(self, op: Operation[T]) -> None:
         self.op = op
+        self.answered = False
 
-    def __enter__(self) -> None:
-        return None
+    def __enter__(self) -> Sending[T]:
+        return self
+
+    def finish(self, response: Received, started: float) -> T:
+        """The parsed answer (:func:`finish`), once the files are closed."""
+        self.answered = True
+        close_files(self.op)
+        return finish(self.op, response, started)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
     ) -> None:
         op = self.op
-        close_files(op)
+        if not self.answered:
+            close_files(op)
         if exc is None:
             return
         if isinstance(exc, SpineError):
-            settle(exc, op)
+            if not self.answered:
+                settle(exc, op)
             scrub(exc)
-        elif isinstance(exc, Exception):
+        elif isinstance(exc, Exception) and not self.answered:
             error = transport_error(exc, op)
             error.__cause__ = exc
             scrub(error)
             raise error from error.__cause__
         elif not op.idempotent:
             keep_key(exc, op)
-
-    @staticmethod
-    def finish(op: Operation[T], response: Received, started: float) -> T:
-        """:func:`finish`, its error scrubbed and an interrupted create's key kept."""
-        try:
-            return finish(op, response, started)
-        except SpineError as exc:
-            scrub(exc)
-            raise
-        except BaseException as exc:
-            if not op.idempotent:
-                keep_key(exc, op)
-            raise
 
 
 class _Runtime:
@@ -674,9 +675,9 @@ class SyncPipeline(_Runtime):
     def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
         self.check_fork()
-        with Sending(op):
+        with Sending(op) as sending:
             response = self._send(op, deadline)
-        return Sending.finish(op, response, started)
+            return sending.finish(response, started)
 
 
 class AsyncPipeline(_Runtime):
@@ -779,9 +780,9 @@ class AsyncPipeline(_Runtime):
     async def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
         self.check_runtime()
-        with Sending(op):
+        with Sending(op) as sending:
             response = await self._send(op, deadline)
-        return Sending.finish(op, response, started)
+            return sending.finish(response, started)
 
     def check_runtime(self) -> None:
         """The fork check, and the same for event loops: a pool's connections belong to the
