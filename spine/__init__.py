@@ -53,27 +53,9 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'spine' has no attribute {name!r}")
-    import gc
-    import importlib
+    from spine._loader import load
 
-    # The first name loaded pulls in httpx, pydantic and the response models: some 100,000
-    # objects that live as long as the process. Left on, the cyclic collector walks them again
-    # and again while they are made (about 9 ms of CPU, 5% of a first ``runs.get`` from process
-    # start: ``make bench``). So it is paused for the import; afterwards what the import made is
-    # filed with the old objects (``freeze`` + ``unfreeze`` moves every tracked object to the
-    # oldest generation without a walk), as a walk would have filed it, and the collector is
-    # switched back on. Skipped when the collector was off, or when the process froze objects
-    # itself (``unfreeze`` would release them).
-    quiet = gc.isenabled() and gc.get_freeze_count() == 0
-    if quiet:
-        gc.disable()
-    try:
-        value = getattr(importlib.import_module(module), name)
-    finally:
-        if quiet:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
+    value = getattr(load(module), name)
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -72,7 +72,7 @@ def test_loading_a_name_files_the_import_with_the_old_objects_and_reenables_the_
     None
 ):
     answer = _probe(
-        "import spine\n"
+        "import spine, spine._loader, threading  # the light part, loaded before counting\n"
         "def collections():\n"
         "    return sum(generation['collections'] for generation in gc.get_stats())\n"
         "before = collections()\n"
@@ -136,3 +136,59 @@ def test_the_collector_comes_back_on_when_the_import_fails() -> None:
         " 'frozen': gc.get_freeze_count()}))"
     )
     assert answer == {"error": "ImportError", "enabled": True, "frozen": 0}
+
+
+def _collections_during(code: str, before: str = "") -> dict[str, object]:
+    return _probe(
+        before + "import spine, spine._loader, threading\n"
+        "def collections():\n"
+        "    return sum(generation['collections'] for generation in gc.get_stats())\n"
+        "start = collections()\n"
+        + code
+        + "print(json.dumps({'collections': collections() - start, 'enabled': gc.isenabled(),"
+        " 'frozen': gc.get_freeze_count()}))"
+    )
+
+
+def test_with_another_thread_running_the_collector_is_left_alone() -> None:
+    # Another thread could switch the collector off or freeze objects during the load: the
+    # SDK does not touch the collector then, and the import is collected as usual.
+    answer = _collections_during(
+        "spine.SpineClient\n"
+        "release.set()\n",
+        before="import threading\n"
+        "release = threading.Event()\n"
+        "threading.Thread(target=release.wait).start()\n",
+    )
+    assert isinstance(answer["collections"], int) and answer["collections"] > 0, answer
+    assert answer["enabled"] is True and answer["frozen"] == 0
+
+
+def test_a_light_name_first_still_leaves_the_heavy_load_uncollected() -> None:
+    answer = _collections_during(
+        "spine.RunStatus\n"
+        "assert 'pydantic' not in sys.modules\n"
+        "start = collections()\n"
+        "spine.SpineClient\n"
+    )
+    assert answer == {"collections": 0, "enabled": True, "frozen": 0}
+
+
+def test_names_loaded_after_httpx_and_pydantic_leave_young_garbage_young() -> None:
+    # Once the heavy half is in, a later name (here RunHandle, whose module is not loaded yet)
+    # loads with a plain import: garbage made just before is still freed by a young collection.
+    answer = _probe(
+        "import spine, weakref\n"
+        "spine.SpineClient\n"
+        "assert 'spine._handle' not in sys.modules\n"
+        "class Node:\n"
+        "    pass\n"
+        "a, b = Node(), Node()\n"
+        "a.other, b.other = b, a\n"
+        "alive = weakref.ref(a)\n"
+        "del a, b\n"
+        "spine.RunHandle\n"
+        "gc.collect(0)\n"
+        "print(json.dumps({'freed': alive() is None}))"
+    )
+    assert answer == {"freed": True}
