@@ -47,7 +47,7 @@ from spine import (
     Template,
 )
 from spine.ledger._errors import LedgerError, LedgerUsageError, LedgerWarning
-from spine.ledger._fingerprint import describe_request, split_files
+from spine.ledger._fingerprint import describe_request, is_iterable, split_files
 from spine.ledger._paths import open_ledger
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class _Creation:
         self.key = str(uuid.uuid4()) if idempotency_key is None else idempotency_key
         self.blocks = (
             list(blocks)
-            if blocks is not None and not isinstance(blocks, str | bytes) and _iterable(blocks)
+            if blocks is not None and not isinstance(blocks, str | bytes) and is_iterable(blocks)
             else blocks
         )
         self.files = split_files(files)
@@ -308,14 +308,6 @@ def check_schedule(
 def _number(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-
-
-def _iterable(value: object) -> bool:
-    try:
-        iter(value)  # type: ignore[call-overload]
-    except TypeError:
-        return False
-    return True
 
 
 def check_create(prompt: object, kwargs: dict[str, Any]) -> None:
