@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from spine._model_base import OpenBlockType, OpenTaskType, SpineModel
+from spine._model_base import OpenBlockType, OpenTaskType, SpineModel, empty_list
 
 __all__ = ["CanvasDAG", "CanvasEdge", "CanvasNode", "TaskNode", "TaskTree"]
 
@@ -27,7 +27,7 @@ class CanvasNode(SpineModel):
     content: str | None = None
     """The block's textual output, exactly as sent."""
     url: str | None = None
-    sources: list[Any] = Field(default_factory=list)
+    sources: list[Any] = Field(default_factory=empty_list)
 
 
 class CanvasEdge(SpineModel):
@@ -42,8 +42,8 @@ class CanvasDAG(SpineModel):
 
     canvas_id: str
     canvas_name: str
-    nodes: list[CanvasNode] = Field(default_factory=list)
-    edges: list[CanvasEdge] = Field(default_factory=list)
+    nodes: list[CanvasNode] = Field(default_factory=empty_list)
+    edges: list[CanvasEdge] = Field(default_factory=empty_list)
 
 
 class TaskNode(SpineModel):
@@ -62,5 +62,5 @@ class TaskTree(SpineModel):
     """A canvas's root tasks grouped by completion state."""
 
     canvas_id: str
-    completed: list[TaskNode] = Field(default_factory=list)
-    not_completed: list[TaskNode] = Field(default_factory=list)
+    completed: list[TaskNode] = Field(default_factory=empty_list)
+    not_completed: list[TaskNode] = Field(default_factory=empty_list)

@@ -47,27 +47,6 @@ from spine._redact import contains_secret, redact, redact_bytes, redact_deep
 if TYPE_CHECKING:
     from spine._models import GetRunResponse, RunError
 
-__all__ = [
-    "ArtifactDownloadError",
-    "ArtifactLinkExpiredError",
-    "ArtifactSizeMismatchError",
-    "AuthenticationError",
-    "BadRequestError",
-    "InvalidRequestError",
-    "NotFoundError",
-    "RateLimitError",
-    "RunFailedError",
-    "ServerError",
-    "SpineAPIError",
-    "SpineConnectionError",
-    "SpineError",
-    "SpineTimeoutError",
-    "UnexpectedResponseError",
-    "WebhookSignatureError",
-    "error_from_response",
-    "scrub",
-    "sentence",
-]
 
 _EXCERPT_CHARS = 120
 _END = (".", "!", "?", "…")

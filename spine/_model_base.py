@@ -19,7 +19,14 @@ from pydantic_core import PydanticCustomError
 
 from spine._enums import BlockType, RunStatus, TaskType
 
-__all__ = ["NonNegativeInt", "OpenBlockType", "OpenRunStatus", "OpenTaskType", "SpineModel"]
+__all__ = [
+    "NonNegativeInt",
+    "OpenBlockType",
+    "OpenRunStatus",
+    "OpenTaskType",
+    "SpineModel",
+    "empty_list",
+]
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -53,6 +60,16 @@ OpenTaskType = Annotated[
 ]
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+def empty_list() -> list[Any]:
+    """The default of a list field: a new empty list per instance.
+
+    A Python function rather than ``list``: pydantic reads the signature of every
+    ``default_factory``, and reading a builtin's makes Python compile the tokenizer's
+    regular expressions (about 2 ms of CPU on the first model a process builds).
+    """
+    return []
 
 
 class SpineModel(BaseModel):

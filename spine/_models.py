@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spine._enums import TERMINAL_STATUSES, RunStatus
 from spine._exceptions import SpineAPIError, UnexpectedResponseError, body_excerpt
-from spine._model_base import NonNegativeInt, OpenRunStatus, SpineModel
+from spine._model_base import NonNegativeInt, OpenRunStatus, SpineModel, empty_list
 
 if TYPE_CHECKING:
     import os
@@ -41,22 +41,6 @@ if TYPE_CHECKING:
     from spine._retry import RetryPolicy
     from spine._webhooks import WebhookEvent as WebhookEvent
 
-__all__ = [
-    "CanvasDAG",
-    "CanvasEdge",
-    "CanvasNode",
-    "CreateRunResponse",
-    "GetRunResponse",
-    "RunArtifact",
-    "RunError",
-    "RunMetadata",
-    "RunProgress",
-    "RunResult",
-    "TaskNode",
-    "TaskTree",
-    "WebhookEvent",
-    "parse_envelope",
-]
 
 # ----------------------------------------------------------------------------- runs
 
@@ -173,7 +157,7 @@ class RunResult(SpineModel):
 
     final_output: str
     """The synthesised answer or agent summary, in Markdown (exactly as sent)."""
-    artifacts: list[RunArtifact] = Field(default_factory=list)
+    artifacts: list[RunArtifact] = Field(default_factory=empty_list)
     """Files the run produced; may be empty."""
 
     def download_all(
@@ -260,7 +244,7 @@ class RunMetadata(SpineModel):
     """Accounting for a finished run."""
 
     template_used: str
-    models_used: list[str] = Field(default_factory=list)
+    models_used: list[str] = Field(default_factory=empty_list)
     credits_consumed: NonNegativeInt
     """The credits the run cost ($1 = 1,000 credits)."""
 

@@ -1,9 +1,17 @@
-"""The public API of ``spine``, listed once (no imports: the table only names modules)."""
+"""The public API of ``spine``: the table Python reads (no imports: it only names modules).
 
-#: The public API, listed once: each name and the private module that defines it. ``__all__``,
-#: the lazy loader below and ``spine.exceptions`` / ``spine.models`` / ``spine.enums`` derive from
-#: it (``tests/unit/test_public_api.py`` checks the ``TYPE_CHECKING`` imports of
-#: ``spine/__init__.py`` and the aliases' imports against it).
+Type checkers cannot read a table, so the names are also written as imports, once each: the
+exceptions in ``spine/exceptions.py``, the models in ``spine/models.py`` (both
+``from spine._x import Name as Name``), the rest under ``TYPE_CHECKING`` in
+``spine/__init__.py``, which star-imports the two alias modules. Their runtime ``__all__`` comes
+from this table inside ``if not TYPE_CHECKING:``, so type checkers take the imports as the list.
+``tests/unit/test_layout.py`` keeps the imports and the table equal, and
+``tests/unit/test_public_modules.py`` fails on an exception or model class in neither.
+"""
+
+#: Each public name and the private module that defines it. ``spine.__all__``, the lazy loader
+#: of ``spine/__init__.py`` and the ``__all__`` of ``spine.exceptions`` / ``spine.models`` derive
+#: from it.
 PUBLIC: dict[str, tuple[str, ...]] = {
     "spine._client": (
         "AsyncSpineClient",

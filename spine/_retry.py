@@ -39,7 +39,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from spine._log import logger
 
@@ -204,9 +204,11 @@ def compute_delay(
 # ----------------------------------------------------------------------------- classification
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """What the SDK does with one kind of outcome (a row of :data:`OUTCOMES`).
+
+    A ``NamedTuple`` (immutable, compared by value): a dataclass would cost every process
+    about 0.6 ms more to build when it first imports the SDK.
 
     Attributes:
         kind: the outcome's name (``SpineError._outcome`` holds it once the error is built).

@@ -2,8 +2,11 @@
 
 The tree is drawn in :mod:`spine._exceptions`.
 
-``__all__`` is this part of ``spine.__all__`` (listed once, in ``spine/_public.py``).
+How the names are listed (here for type checkers, in ``spine/_public.py`` for Python): see
+``spine/_public.py``.
 """
+
+from typing import TYPE_CHECKING
 
 from spine._exceptions import (
     ArtifactDownloadError as ArtifactDownloadError,
@@ -23,6 +26,7 @@ from spine._exceptions import (
     UnexpectedResponseError as UnexpectedResponseError,
     WebhookSignatureError as WebhookSignatureError,
 )
-from spine._public import PUBLIC
+from spine._public import PUBLIC as _PUBLIC
 
-__all__ = list(PUBLIC["spine._exceptions"])
+if not TYPE_CHECKING:
+    __all__ = list(_PUBLIC["spine._exceptions"])

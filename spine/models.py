@@ -1,7 +1,10 @@
 """Public home of the response models: ``from spine.models import GetRunResponse``.
 
-``__all__`` is this part of ``spine.__all__`` (listed once, in ``spine/_public.py``).
+How the names are listed (here for type checkers, in ``spine/_public.py`` for Python): see
+``spine/_public.py``.
 """
+
+from typing import TYPE_CHECKING
 
 from spine._models import (
     CanvasDAG as CanvasDAG,
@@ -18,6 +21,7 @@ from spine._models import (
     TaskTree as TaskTree,
     WebhookEvent as WebhookEvent,
 )
-from spine._public import PUBLIC
+from spine._public import PUBLIC as _PUBLIC
 
-__all__ = list(PUBLIC["spine._models"])
+if not TYPE_CHECKING:
+    __all__ = list(_PUBLIC["spine._models"])

@@ -47,3 +47,92 @@ def test_building_a_create_request_still_uses_the_generated_models() -> None:
         "assert op.kwargs['url'] == '/v1/run', op.kwargs"
     )
     assert "_spine_openapi.models.create_run_request" in loaded
+
+
+# ----------------------------------------------------------------------------- the collector
+# Loading the first public name pauses Python's cyclic garbage collector and files what the
+# import made with the old objects (spine/__init__.py). These probes prove each promise of that
+# in a fresh interpreter: the collector's state is given back, nothing the process froze is
+# released, and the import's objects really end in the oldest generation.
+
+
+def _probe(code: str) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-c", "import gc, json, sys\n" + code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    answer: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def test_loading_a_name_files_the_import_with_the_old_objects_and_reenables_the_collector() -> (
+    None
+):
+    answer = _probe(
+        "import spine\n"
+        "def collections():\n"
+        "    return sum(generation['collections'] for generation in gc.get_stats())\n"
+        "before = collections()\n"
+        "spine.SpineClient\n"
+        "print(json.dumps({'enabled': gc.isenabled(), 'collections': collections() - before,"
+        " 'young': len(gc.get_objects(0)), 'old': len(gc.get_objects(2)),"
+        " 'frozen': gc.get_freeze_count(), 'pydantic': 'pydantic' in sys.modules}))"
+    )
+    assert answer["pydantic"] is True  # the probe did load the heavy part
+    assert answer["collections"] == 0  # no walk while the import ran (dozens without the pause)
+    assert answer["enabled"] is True
+    assert answer["frozen"] == 0  # unfrozen again: nothing is kept out of later collections
+    # Tens of thousands of objects were made and none was walked, yet none of them waits in
+    # the youngest generation (where the next collection would walk them all).
+    assert isinstance(answer["old"], int) and answer["old"] > 20_000, answer
+    assert isinstance(answer["young"], int) and answer["young"] < 1_000, answer
+
+
+def test_a_collector_the_process_switched_off_stays_off() -> None:
+    answer = _probe(
+        "gc.disable()\n"
+        "import spine\n"
+        "spine.SpineClient\n"
+        "print(json.dumps({'enabled': gc.isenabled()}))"
+    )
+    assert answer == {"enabled": False}
+
+
+def test_objects_the_process_froze_stay_frozen() -> None:
+    # A pre-forking server freezes its objects so that children do not copy them; unfreezing
+    # them would undo that, so the SDK leaves the collector alone in such a process.
+    answer = _probe(
+        "kept = [[] for _ in range(1000)]\n"
+        "gc.freeze()\n"
+        "frozen = gc.get_freeze_count()\n"
+        "import spine\n"
+        "spine.SpineClient\n"
+        "print(json.dumps({'before': frozen, 'after': gc.get_freeze_count(),"
+        " 'enabled': gc.isenabled()}))"
+    )
+    before, after = answer["before"], answer["after"]
+    assert isinstance(before, int) and isinstance(after, int) and before > 1000
+    # Frozen objects may still die by reference counting, so the count can only fall a little:
+    # an unfreeze would have made it 0, a freeze of the import tens of thousands more.
+    assert before * 0.9 <= after <= before, answer
+    assert answer["enabled"] is True
+
+
+def test_the_collector_comes_back_on_when_the_import_fails() -> None:
+    # httpx made unimportable: loading the client fails, and the collector must still be on.
+    answer = _probe(
+        "sys.modules['httpx'] = None\n"
+        "import spine\n"
+        "try:\n"
+        "    spine.SpineClient\n"
+        "except ImportError:\n"
+        "    error = 'ImportError'\n"
+        "else:\n"
+        "    error = None\n"
+        "print(json.dumps({'error': error, 'enabled': gc.isenabled(),"
+        " 'frozen': gc.get_freeze_count()}))"
+    )
+    assert answer == {"error": "ImportError", "enabled": True, "frozen": 0}

@@ -134,26 +134,37 @@ def test_the_public_names_are_listed_once() -> None:
     """``spine/_public.py`` is the list; the TYPE_CHECKING imports of ``spine/__init__.py`` and
     the imports of the alias modules must name exactly the same things."""
     expected = {(module, name) for module, names in PUBLIC.items() for name in names}
-    tree = ast.parse((SPINE / "__init__.py").read_text())
-    static = {
-        (node.module, alias.name)
-        for block in tree.body
-        if isinstance(block, ast.If) and _is_type_checking(block)
-        for node in block.body
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
-    }
-    assert static == expected
-    assert sorted(spine.__all__) == sorted([*(n for _, n in expected), "__version__"])
-    for alias, module in (("exceptions", "spine._exceptions"), ("models", "spine._models")):
+
+    def imports_of(alias: str, module: str) -> set[tuple[str, str]]:
         tree = ast.parse((SPINE / f"{alias}.py").read_text())
-        imported = {
-            a.name
+        return {
+            (module, a.name)
             for node in tree.body
             if isinstance(node, ast.ImportFrom) and node.module == module
             for a in node.names
         }
-        assert imported == set(PUBLIC[module]), alias
+
+    # The alias modules write their names out (``from spine._exceptions import X as X``) ...
+    aliases = {"spine.exceptions": "spine._exceptions", "spine.models": "spine._models"}
+    for alias, module in aliases.items():
+        assert imports_of(alias.split(".")[1], module) == {
+            (module, name) for name in PUBLIC[module]
+        }, alias
+    # ... and spine/__init__.py names the rest, star-importing the alias modules.
+    tree = ast.parse((SPINE / "__init__.py").read_text())
+    static: set[tuple[str, str]] = set()
+    for block in tree.body:
+        if not (isinstance(block, ast.If) and _is_type_checking(block)):
+            continue
+        for node in block.body:
+            assert isinstance(node, ast.ImportFrom) and node.module, ast.dump(node)
+            if [a.name for a in node.names] == ["*"]:
+                module = aliases[node.module]
+                static |= imports_of(node.module.split(".")[1], module)
+            else:
+                static |= {(node.module, a.name) for a in node.names}
+    assert static == expected
+    assert sorted(spine.__all__) == sorted([*(n for _, n in expected), "__version__"])
 
 
 @pytest.mark.parametrize("module", ["spine.exceptions", "spine.models"])

@@ -182,7 +182,9 @@ def test_config() -> None:
 
 
 def test_every_model_is_exported() -> None:
-    assert {m.__name__ for m, _, _ in FIELDS} <= set(models_module.__all__)
+    import spine.models
+
+    assert {m.__name__ for m, _, _ in FIELDS} <= set(spine.models.__all__)
 
 
 # ----------------------------------------------------------------------------- documented shapes

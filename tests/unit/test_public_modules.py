@@ -44,13 +44,36 @@ def test_documented_imports() -> None:
     assert GetRunResponse.__module__ == "spine._models"
 
 
+def _defined_in(modules: tuple[object, ...], base: type) -> set[str]:
+    """The public classes (subclasses of ``base``) that ``modules`` define themselves."""
+    return {
+        name
+        for module in modules
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, base)
+        and value.__module__ == module.__name__  # type: ignore[attr-defined]
+        and not name.startswith("_")
+    }
+
+
 def test_public_exceptions_cover_the_tree() -> None:
-    expected = {name for name in spine._exceptions.__all__ if name[0].isupper()}
+    # RedactedError only stands in for a library's exception in a chain of causes (its text
+    # may hold a secret); nobody catches it, so it is not exported.
+    expected = _defined_in((spine._exceptions,), BaseException) - {"RedactedError"}
+    assert len(expected) >= 16
     assert set(spine.exceptions.__all__) == expected
 
 
 def test_public_models_cover_every_model() -> None:
-    expected = {name for name in spine._models.__all__ if name[0].isupper()}
+    import pydantic
+
+    import spine._canvas_models
+    import spine._webhooks
+
+    modules = (spine._models, spine._canvas_models, spine._webhooks)
+    expected = _defined_in(modules, pydantic.BaseModel)
+    assert len(expected) >= 13
     assert set(spine.models.__all__) == expected
 
 
