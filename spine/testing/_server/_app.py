@@ -297,7 +297,10 @@ class SandboxApp:
         if name == "get_run":
             return self._get_run(request, segments[2], key, ctx)
         with self.state.lock:
-            run = self._find(self.state.canvases, segments[2], "Canvas", key, ctx)
+            run = self._find(
+                self.state.canvases, segments[2], key, ctx,
+                (400, "Invalid canvas_id: must be a valid UUID"), (404, "Canvas not found: "),
+            )
             if not isinstance(run, Run):
                 return run
             now = self.state.now()
@@ -318,22 +321,32 @@ class SandboxApp:
 
     @staticmethod
     def _find(
-        table: dict[str, Run], ident: str, what: str, key: str, ctx: _Ctx
+        table: dict[str, Run],
+        ident: str,
+        key: str,
+        ctx: _Ctx,
+        invalid: tuple[int, str],
+        unknown: tuple[int, str],
     ) -> Run | HttpResponse:
-        """The run that ``ident`` (a run or canvas id, as ``what`` says) names in ``table``, for
-        the caller's key (the caller holds the state lock); else the 400 or 404 to answer."""
+        """The run that ``ident`` (a run or canvas id) names in ``table``, for the caller's key
+        (the caller holds the state lock); else the ``invalid`` answer (not a UUID) or the
+        ``unknown`` one (its text ends with the id). The texts stay at the call sites, where
+        ``tests/contract/test_provenance.py`` finds them."""
         if not _UUID.match(ident):
-            return _error(400, f"Invalid {what.lower()}_id: must be a valid UUID", ctx.request_id)
+            return _error(*invalid, ctx.request_id)
         run = table.get(ident.lower())
         if run is None or run.api_key != key:
-            return _error(404, f"{what} not found: {ident}", ctx.request_id)
+            return _error(unknown[0], unknown[1] + ident, ctx.request_id)
         ctx.run_id = run.run_id
         return run
 
     def _get_run(self, request: HttpRequest, run_id: str, key: str, ctx: _Ctx) -> HttpResponse:
         rid = ctx.request_id
         with self.state.lock:
-            run = self._find(self.state.runs, run_id, "Run", key, ctx)
+            run = self._find(
+                self.state.runs, run_id, key, ctx,
+                (400, "Invalid run_id: must be a valid UUID"), (404, "Run not found: "),
+            )
             if not isinstance(run, Run):
                 return run
             show = run.polls >= self.state.settings.canvas_id_after_polls
