@@ -522,6 +522,58 @@ def first_outcome(outcome: Received | Exception) -> Received:
     return outcome
 
 
+class Sending:
+    """The outcome decisions of one ``call``, shared by both drivers around their one ``await``:
+    ``with Sending(op): response = send(op)`` then ``return Sending.finish(op, response,
+    started)``.
+
+    On leaving the ``with``, the request's files are closed. A :class:`SpineError` is settled
+    (:func:`settle`) and scrubbed and goes on as it is; any other exception becomes the SDK's
+    (:func:`transport_error`), chained to it as ``__cause__`` and scrubbed too (a cause may
+    quote what the server sent). Something that is not an ``Exception`` (Ctrl-C, a cancelled
+    task) goes on as it is, with the key of an interrupted create as a note (:func:`keep_key`).
+    """
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: Operation[Any]) -> None:
+        self.op = op
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        op = self.op
+        close_files(op)
+        if exc is None:
+            return
+        if isinstance(exc, SpineError):
+            settle(exc, op)
+            scrub(exc)
+        elif isinstance(exc, Exception):
+            error = transport_error(exc, op)
+            error.__cause__ = exc
+            scrub(error)
+            raise error from error.__cause__
+        elif not op.idempotent:
+            keep_key(exc, op)
+
+    @staticmethod
+    def finish(op: Operation[T], response: Received, started: float) -> T:
+        """:func:`finish`, its error scrubbed and an interrupted create's key kept."""
+        try:
+            return finish(op, response, started)
+        except SpineError as exc:
+            scrub(exc)
+            raise
+        except BaseException as exc:
+            if not op.idempotent:
+                keep_key(exc, op)
+            raise
+
+
 class _Runtime:
     """What both drivers share, and all that a run handle may use of its client: ``call`` (on
     the driver), ``clock`` (the settings' monotonic clock, also read by budgets and retries) and
@@ -622,31 +674,9 @@ class SyncPipeline(_Runtime):
     def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
         self.check_fork()
-        try:
-            try:
-                response = self._send(op, deadline)
-            except SpineError as exc:
-                settle(exc, op)
-                scrub(exc)
-                raise
-            except Exception as exc:
-                error = transport_error(exc, op)
-                error.__cause__ = exc  # scrubbed too: a cause may quote what the server sent
-                scrub(error)
-                raise error from error.__cause__
-            finally:
-                close_files(op)
-            try:
-                return finish(op, response, started)
-            except SpineError as exc:
-                scrub(exc)
-                raise
-        except SpineError:
-            raise
-        except BaseException as exc:
-            if not op.idempotent:
-                keep_key(exc, op)
-            raise
+        with Sending(op):
+            response = self._send(op, deadline)
+        return Sending.finish(op, response, started)
 
 
 class AsyncPipeline(_Runtime):
@@ -749,31 +779,9 @@ class AsyncPipeline(_Runtime):
     async def call(self, op: Operation[T], *, deadline: float | None = None) -> T:
         started = time.monotonic()
         self.check_runtime()
-        try:
-            try:
-                response = await self._send(op, deadline)
-            except SpineError as exc:
-                settle(exc, op)
-                scrub(exc)
-                raise
-            except Exception as exc:
-                error = transport_error(exc, op)
-                error.__cause__ = exc  # scrubbed too: a cause may quote what the server sent
-                scrub(error)
-                raise error from error.__cause__
-            finally:
-                close_files(op)
-            try:
-                return finish(op, response, started)
-            except SpineError as exc:
-                scrub(exc)
-                raise
-        except SpineError:
-            raise
-        except BaseException as exc:  # asyncio.CancelledError, KeyboardInterrupt...
-            if not op.idempotent:
-                keep_key(exc, op)
-            raise
+        with Sending(op):
+            response = await self._send(op, deadline)
+        return Sending.finish(op, response, started)
 
     def check_runtime(self) -> None:
         """The fork check, and the same for event loops: a pool's connections belong to the

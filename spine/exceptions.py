@@ -6,7 +6,7 @@ How the names are listed (here for type checkers, in ``spine/_public.py`` for Py
 ``spine/_public.py``.
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
 from spine._exceptions import (
     ArtifactDownloadError as ArtifactDownloadError,
@@ -28,5 +28,5 @@ from spine._exceptions import (
 )
 from spine._public import PUBLIC as _PUBLIC
 
-if not TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:  # type checkers take the imports above as the list
     __all__ = list(_PUBLIC["spine._exceptions"])

@@ -4,7 +4,7 @@ How the names are listed (here for type checkers, in ``spine/_public.py`` for Py
 ``spine/_public.py``.
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
 from spine._models import (
     CanvasDAG as CanvasDAG,
@@ -23,5 +23,5 @@ from spine._models import (
 )
 from spine._public import PUBLIC as _PUBLIC
 
-if not TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:  # type checkers take the imports above as the list
     __all__ = list(_PUBLIC["spine._models"])

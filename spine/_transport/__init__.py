@@ -1,7 +1,8 @@
 """The transport seam: the only place in the SDK that reaches into httpx's or httpcore's internals
 (:mod:`._budget`, the time budget of an attempt; :mod:`._pool`, the connection pool's
-scheduler), beside the bounded body decoder the drivers feed (:mod:`._body`) and the TLS context
-whose trust store loads on first use (:mod:`._tls`).
+scheduler; :mod:`._pools`, where httpx keeps its pools), beside the bounded body decoder the
+drivers feed (:mod:`._body`) and the TLS context whose trust store loads on first use
+(:mod:`._tls`).
 
 Everything above this package talks to httpx through its public API.
 """

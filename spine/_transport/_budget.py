@@ -20,6 +20,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from spine._transport._pools import connection_pools
+
 __all__ = ["BUDGET", "Budget", "install_budget"]
 
 #: The budget of the attempt running in this context (None outside the SDK's requests).
@@ -233,19 +235,15 @@ def install_budget(http: httpx.Client | httpx.AsyncClient) -> bool:
     connection pools (the default one and any proxy mounts) is wrapped; a pool of another
     shape is left alone (the drivers' checks between body chunks still apply). Returns True
     when every pool was wrapped."""
-    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
     complete = True
-    for transport in transports:
-        if transport is None:
-            continue
-        pool = getattr(transport, "_pool", None)
+    for pool in connection_pools(http):
         backend = getattr(pool, "_network_backend", None)
         if isinstance(backend, _BudgetBackend | _AsyncBudgetBackend):
             continue
         if isinstance(backend, httpcore.NetworkBackend):
-            pool._network_backend = _BudgetBackend(backend)  # type: ignore[union-attr]
+            pool._network_backend = _BudgetBackend(backend)
         elif isinstance(backend, httpcore.AsyncNetworkBackend):
-            pool._network_backend = _AsyncBudgetBackend(backend)  # type: ignore[union-attr]
+            pool._network_backend = _AsyncBudgetBackend(backend)
         else:
             complete = False
     return complete

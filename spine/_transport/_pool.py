@@ -44,6 +44,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from spine._transport._pools import connection_pools
+
 __all__ = ["SWEEP_EVERY", "install_lean_pool"]
 
 #: Seconds between two walks that ask every idle connection whether it expired.
@@ -176,12 +178,8 @@ def install_lean_pool(http: httpx.Client | httpx.AsyncClient) -> bool:
     """Give each httpcore pool of an SDK-owned ``http`` client (the default transport and any
     proxy mounts) the one-pass scheduler. A pool of another class or shape is left alone.
     Returns True when every pool has it."""
-    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
     complete = True
-    for transport in transports:
-        if transport is None:
-            continue
-        pool = getattr(transport, "_pool", None)
+    for pool in connection_pools(http):
         if type(pool) in _LEAN.values():
             continue
         lean = _LEAN.get(type(pool))

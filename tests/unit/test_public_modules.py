@@ -106,3 +106,44 @@ def test_modules_import_light(modules: list[str], allowed: set[str]) -> None:
     )
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert loaded <= allowed, f"{modules} imported {loaded - allowed}"
+
+
+def test_type_checkers_see_the_public_names_and_nothing_else(tmp_path: Path) -> None:
+    """``mypy --strict`` (what CI has) reads the public names through every route, with their
+    real types, and a star import binds nothing but them (not ``TYPE_CHECKING``, not the
+    table)."""
+    pytest.importorskip("mypy")
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import spine\n"
+        "from spine import NotFoundError, CanvasDAG\n"
+        "from spine.exceptions import *\n"
+        "from spine.models import *\n"
+        "reveal_type(spine.GetRunResponse)\n"
+        "reveal_type(SpineError)\n"
+        "reveal_type(WebhookEvent)\n"
+        "reveal_type(NotFoundError)\n"
+        "reveal_type(CanvasDAG)\n"
+        "reveal_type(TYPE_CHECKING)\n"
+        "reveal_type(_PUBLIC)\n"
+        "reveal_type(spine.PUBLIC)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--cache-dir",
+         str(tmp_path / ".mypy_cache"), str(probe)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    ).stdout
+    lines = [line.split(": ", 1)[1] for line in out.splitlines() if ": " in line]
+    assert 'note: Revealed type is "def' in "\n".join(lines[:2])
+    expected = (
+        ("GetRunResponse", "spine._models"),
+        ("SpineError", "spine._exceptions"),
+        ("WebhookEvent", "spine._webhooks"),
+        ("NotFoundError", "spine._exceptions"),
+        ("CanvasDAG", "spine._canvas_models"),
+    )
+    for name, module in expected:
+        assert any(f"-> {module}.{name}\"" in line for line in lines), (name, out)
+    assert 'error: Name "TYPE_CHECKING" is not defined  [name-defined]' in out, out
+    assert 'error: Name "_PUBLIC" is not defined  [name-defined]' in out, out
+    assert 'Module "spine" does not explicitly export attribute "PUBLIC"' in out, out
