@@ -790,6 +790,54 @@ class _Plan:
         self.refreshed = run
         self.fresh = {a.id: a for a in (run.result.artifacts if run.result else [])}
 
+    # The steps of one download's retry loop; each driver only does the I/O between them.
+
+    def transfer(self, artifact: RunArtifact, target: Path, overwrite: bool) -> _Transfer:
+        """The file side of one attempt, its progress reported as ``artifact``'s."""
+
+        def report(done: int, total: int | None) -> None:
+            self.events.progress(artifact, done, total)
+
+        return _Transfer(artifact, target, report, overwrite)
+
+    def wants_refresh(self, artifact: RunArtifact, expired: ArtifactLinkExpiredError) -> bool:
+        """After ``expired``: whether the driver must fetch the run again now (once per call;
+        not when another download of the call already did)."""
+        if self.current(artifact) is artifact and self.may_refresh():
+            self.events.refreshing(artifact, expired)
+            return True
+        return False
+
+    def renewed(self, artifact: RunArtifact, expired: ArtifactLinkExpiredError) -> RunArtifact:
+        """The fresh twin of ``artifact`` to download next; raises ``expired`` when there is
+        none (refreshed already, or it cannot be: the link is gone for good)."""
+        fresh = self.current(artifact)
+        if fresh is artifact:
+            raise expired
+        return fresh
+
+    def backoff(self, artifact: RunArtifact, error: SpineError, retries: int) -> float:
+        """Seconds to sleep before the next attempt; raises ``error`` when it is not retried."""
+        delay = self.delay(error, retries)
+        if delay is None:
+            raise error
+        self.events.retrying(artifact, error, delay)
+        return delay
+
+    def saved(self, artifact: RunArtifact, path: Path) -> tuple[Path, RunArtifact]:
+        self.events.saved(artifact, path)
+        return path, artifact
+
+    def refresh(self) -> None:
+        """Fetch the run again (a sync source) for fresh links."""
+        assert self.source is not None
+        self.take(self.source.refresh())
+
+    async def arefresh(self) -> None:
+        """Fetch the run again, from async code."""
+        assert self.source is not None
+        self.take(await self.source.arefresh())
+
 
 # ----------------------------------------------------------------------------- sync driver
 
@@ -858,33 +906,17 @@ def _download(
     artifact = plan.current(artifact)
     retries = 0
     while True:
-
-        def report(done: int, total: int | None, current: RunArtifact = artifact) -> None:
-            plan.events.progress(current, done, total)
-
         try:
-            path = _fetch(client, artifact, _Transfer(artifact, target, report, overwrite), limits)
+            path = _fetch(client, artifact, plan.transfer(artifact, target, overwrite), limits)
         except ArtifactLinkExpiredError as expired:
-            fresh = plan.current(artifact)
-            if fresh is artifact and plan.may_refresh():
-                assert plan.source is not None
-                plan.events.refreshing(artifact, expired)
-                plan.take(plan.source.refresh())
-                fresh = plan.current(artifact)
-            if fresh is artifact:
-                raise  # refreshed already (or cannot be): the link is gone for good
-            artifact, retries = fresh, 0
-            continue
+            if plan.wants_refresh(artifact, expired):
+                plan.refresh()
+            artifact, retries = plan.renewed(artifact, expired), 0
         except SpineError as error:
-            delay = plan.delay(error, retries)
-            if delay is None:
-                raise
-            plan.events.retrying(artifact, error, delay)
-            plan.sleep(delay)
+            plan.sleep(plan.backoff(artifact, error, retries))
             retries += 1
-            continue
-        plan.events.saved(artifact, path)
-        return path, artifact
+        else:
+            return plan.saved(artifact, path)
 
 
 def download_artifact(
@@ -955,23 +987,11 @@ def download_artifacts(
     directory: str | os.PathLike[str],
     *,
     progress: ArtifactProgressCallback | None = None,
-    http_client: httpx.Client | None = None,
-    timeout: httpx.Timeout | float | None = None,
-    overwrite: bool = True,
-    retry_policy: RetryPolicy | None = None,
-    source: Source | None = None,
+    **options: Any,
 ) -> Downloaded:
-    """Download every artifact into ``directory``; see :meth:`spine.RunResult.download_all`."""
-    return download_batch(
-        artifacts,
-        directory,
-        source=source,
-        events=_Progress(progress),
-        http_client=http_client,
-        timeout=timeout,
-        overwrite=overwrite,
-        retry_policy=retry_policy,
-    )
+    """Download every artifact into ``directory``; see :meth:`spine.RunResult.download_all`:
+    :func:`download_batch` (its ``options``) with a ``progress`` callback."""
+    return download_batch(artifacts, directory, events=_Progress(progress), **options)
 
 
 # ----------------------------------------------------------------------------- async driver
@@ -1047,35 +1067,19 @@ async def _adownload(
     artifact = plan.current(artifact)
     retries = 0
     while True:
-
-        def report(done: int, total: int | None, current: RunArtifact = artifact) -> None:
-            plan.events.progress(current, done, total)
-
         try:
-            transfer = _Transfer(artifact, target, report, overwrite)
+            transfer = plan.transfer(artifact, target, overwrite)
             path = await _afetch(client, artifact, transfer, limits)
         except ArtifactLinkExpiredError as expired:
             async with lock:
-                fresh = plan.current(artifact)
-                if fresh is artifact and plan.may_refresh():
-                    assert plan.source is not None
-                    plan.events.refreshing(artifact, expired)
-                    plan.take(await plan.source.arefresh())
-                    fresh = plan.current(artifact)
-            if fresh is artifact:
-                raise
-            artifact, retries = fresh, 0
-            continue
+                if plan.wants_refresh(artifact, expired):
+                    await plan.arefresh()
+            artifact, retries = plan.renewed(artifact, expired), 0
         except SpineError as error:
-            delay = plan.delay(error, retries)
-            if delay is None:
-                raise
-            plan.events.retrying(artifact, error, delay)
-            await plan.sleep(delay)
+            await plan.sleep(plan.backoff(artifact, error, retries))
             retries += 1
-            continue
-        plan.events.saved(artifact, path)
-        return path, artifact
+        else:
+            return plan.saved(artifact, path)
 
 
 async def adownload_artifact(
@@ -1149,23 +1153,9 @@ async def adownload_artifacts(
     directory: str | os.PathLike[str],
     *,
     progress: ArtifactProgressCallback | None = None,
-    http_client: httpx.AsyncClient | None = None,
-    timeout: httpx.Timeout | float | None = None,
-    overwrite: bool = True,
-    concurrency: int = 4,
-    retry_policy: RetryPolicy | None = None,
-    source: Source | None = None,
+    **options: Any,
 ) -> Downloaded:
     """Download every artifact, ``concurrency`` at a time; see
-    :meth:`spine.RunResult.adownload_all`."""
-    return await adownload_batch(
-        artifacts,
-        directory,
-        source=source,
-        events=_Progress(progress),
-        http_client=http_client,
-        timeout=timeout,
-        overwrite=overwrite,
-        retry_policy=retry_policy,
-        concurrency=concurrency,
-    )
+    :meth:`spine.RunResult.adownload_all`: :func:`adownload_batch` (its ``options``) with a
+    ``progress`` callback."""
+    return await adownload_batch(artifacts, directory, events=_Progress(progress), **options)

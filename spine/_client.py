@@ -33,7 +33,7 @@ import functools
 import time
 import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -72,8 +72,36 @@ def _register_key(settings: Settings, key: str) -> None:
         weakref.finalize(settings, release_secret, key)
 
 
+_H = TypeVar("_H", httpx.Client, httpx.AsyncClient)
+
+
+def _new_pool(kind: type[_H], settings: Settings) -> _H:
+    """A connection pool of the SDK's own (``kind``: ``httpx.Client`` or ``AsyncClient``)."""
+    http = kind(
+        timeout=settings.timeout,
+        limits=_LIMITS,
+        follow_redirects=False,
+        verify=lazy_tls_context() or True,
+    )
+    install_budget(http)
+    install_lean_pool(http)
+    return http
+
+
 class _ClientBase:
     _settings: Settings
+    _owns_http: bool
+
+    def _configure(
+        self, http_client: httpx.Client | httpx.AsyncClient | None, kind: type, **settings: Any
+    ) -> None:
+        """What both ``__init__`` do before their driver: check ``http_client`` (of ``kind``),
+        build the settings (see :class:`Settings` for the rest), keep the key masked while
+        they live."""
+        _check_http_client(http_client, kind)
+        self._settings = Settings(http_client=http_client, **settings)
+        _register_key(self._settings, self._settings.api_key)
+        self._owns_http = http_client is None
 
     @property
     def base_url(self) -> str:
@@ -135,17 +163,15 @@ class SpineClient(_ClientBase):
                 ``allow_http``.
             TypeError: ``http_client`` is not an ``httpx.Client``.
         """
-        _check_http_client(http_client, httpx.Client)
-        self._settings = Settings(
+        self._configure(
+            http_client,
+            httpx.Client,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             retry_policy=retry_policy,
-            http_client=http_client,
             allow_http=allow_http,
         )
-        _register_key(self._settings, self._settings.api_key)
-        self._owns_http = http_client is None
         self._runtime = SyncPipeline(
             self._settings,
             http_client or self._new_http(),
@@ -156,15 +182,7 @@ class SpineClient(_ClientBase):
         self.canvas = Canvas(self._runtime)
 
     def _new_http(self) -> httpx.Client:
-        http = httpx.Client(
-            timeout=self._settings.timeout,
-            limits=_LIMITS,
-            follow_redirects=False,
-            verify=lazy_tls_context() or True,
-        )
-        install_budget(http)
-        install_lean_pool(http)
-        return http
+        return _new_pool(httpx.Client, self._settings)
 
     def close(self) -> None:
         """Close the connection pool (not an injected ``http_client``). Idempotent."""
@@ -205,17 +223,15 @@ class AsyncSpineClient(_ClientBase):
         (``RetryPolicy()``), http_client (an ``httpx.AsyncClient``, never closed by the SDK),
         allow_http (permit a non-loopback ``http://`` base URL).
         """
-        _check_http_client(http_client, httpx.AsyncClient)
-        self._settings = Settings(
+        self._configure(
+            http_client,
+            httpx.AsyncClient,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             retry_policy=retry_policy,
-            http_client=http_client,
             allow_http=allow_http,
         )
-        _register_key(self._settings, self._settings.api_key)
-        self._owns_http = http_client is None
         import asyncio  # here, not at import: `import spine` for sync code stays lighter
 
         self._runtime = AsyncPipeline(
@@ -229,15 +245,7 @@ class AsyncSpineClient(_ClientBase):
         self.canvas = AsyncCanvas(self._runtime)
 
     def _new_http(self) -> httpx.AsyncClient:
-        http = httpx.AsyncClient(
-            timeout=self._settings.timeout,
-            limits=_LIMITS,
-            follow_redirects=False,
-            verify=lazy_tls_context() or True,
-        )
-        install_budget(http)
-        install_lean_pool(http)
-        return http
+        return _new_pool(httpx.AsyncClient, self._settings)
 
     async def aclose(self) -> None:
         """Close the connection pool (not an injected ``http_client``). Idempotent."""

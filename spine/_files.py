@@ -342,20 +342,25 @@ def _not_regular(where: str, what: str, mode: int) -> InvalidRequestError | None
     )
 
 
+def _naming(where: str, path: str, exc: OSError) -> OSError:
+    """``exc`` again, saying which upload (``where``) and which ``path`` it is about."""
+    if isinstance(exc, FileNotFoundError):
+        return FileNotFoundError(errno.ENOENT, f"{where}: file to upload not found", path)
+    if isinstance(exc, PermissionError):
+        return PermissionError(
+            errno.EACCES, f"{where}: file to upload is not readable (permission denied)", path
+        )
+    return type(exc)(exc.errno, f"{where}: {exc.strerror}", path)
+
+
 def check_upload_path(where: str, path: str) -> os.stat_result:
     """Look at a path before opening it: it must exist, and be a regular file (following
     symbolic links). Raises ``FileNotFoundError``, ``PermissionError``, another ``OSError``
     (each naming the path), or :class:`InvalidRequestError` for anything else."""
     try:
         info = os.stat(path)
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(errno.ENOENT, f"{where}: file to upload not found", path) from exc
-    except PermissionError as exc:
-        raise PermissionError(
-            errno.EACCES, f"{where}: file to upload is not readable (permission denied)", path
-        ) from exc
-    except OSError as exc:  # a path through a file, a loop of links, a name too long...
-        raise type(exc)(exc.errno, f"{where}: {exc.strerror}", path) from exc
+    except OSError as exc:  # also a path through a file, a loop of links, a name too long...
+        raise _naming(where, path, exc) from exc
     error = _not_regular(where, repr(path), info.st_mode)
     if error is not None:
         raise error
@@ -432,12 +437,8 @@ def _open_path(where: str, path: object) -> UploadFile:
 
     try:
         stream = open(text, "rb", opener=opener)  # noqa: SIM115 - closed by close_uploads()
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(errno.ENOENT, f"{where}: file to upload not found", text) from exc
-    except PermissionError as exc:
-        raise PermissionError(
-            errno.EACCES, f"{where}: file to upload is not readable (permission denied)", text
-        ) from exc
+    except (FileNotFoundError, PermissionError) as exc:
+        raise _naming(where, text, exc) from exc
     try:
         error = _not_regular(where, repr(text), os.fstat(stream.fileno()).st_mode)
         if error is not None:

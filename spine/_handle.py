@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from spine import _operations as ops
 from spine._enums import RunStatus
@@ -86,25 +86,38 @@ def _poller(
     )
 
 
-def _no_canvas(run_id: str) -> SpineError:
-    return SpineError(
-        f"Run {run_id} has no canvas id yet: the API has not reported one. Ask again after"
-        " the next poll (refresh() or wait())."
-    )
+def _polled_canvas_id(run: GetRunResponse, run_id: str) -> str:
+    """The canvas id of a run just polled; a :class:`SpineError` when the API has not reported
+    one yet."""
+    if run.canvas_id is None:
+        raise SpineError(
+            f"Run {run_id} has no canvas id yet: the API has not reported one. Ask again"
+            " after the next poll (refresh() or wait())."
+        )
+    return run.canvas_id
 
 
-class _HandleState:
+_R = TypeVar("_R", "SyncRuntime", "AsyncRuntime")
+
+
+class _HandleState(Generic[_R]):
     """What both handles know about their run."""
 
     run_id: str
     create_response: CreateRunResponse | None
     last: GetRunResponse | None
-    _runtime: Any
+    _runtime: _R
 
-    def __init__(self, run_id: str | uuid.UUID, create_response: CreateRunResponse | None) -> None:
+    def __init__(
+        self,
+        runtime: _R,
+        run_id: str | uuid.UUID,
+        create_response: CreateRunResponse | None = None,
+    ) -> None:
         self.run_id = str(check_id(run_id, "run_id"))
         self.create_response = create_response
         self.last = None
+        self._runtime = runtime
 
     @property
     def canvas_id(self) -> str | None:
@@ -156,19 +169,8 @@ class _HandleState:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-class RunHandle(_HandleState):
+class RunHandle(_HandleState["SyncRuntime"]):
     """A run created by ``client.runs.create()`` (or attached with ``client.runs.attach()``)."""
-
-    _runtime: SyncRuntime
-
-    def __init__(
-        self,
-        runtime: SyncRuntime,
-        run_id: str | uuid.UUID,
-        create_response: CreateRunResponse | None = None,
-    ) -> None:
-        super().__init__(run_id, create_response)
-        self._runtime = runtime
 
     def _poll(self, deadline: float | None) -> GetRunResponse:
         return self._observe(self._runtime.call(ops.get_run(self.run_id), deadline=deadline))
@@ -252,12 +254,8 @@ class RunHandle(_HandleState):
         return _result(run, self._base_url())
 
     def _canvas_id(self) -> str:
-        canvas_id = self.canvas_id
-        if canvas_id is None:
-            canvas_id = self.refresh().canvas_id
-        if canvas_id is None:
-            raise _no_canvas(self.run_id)
-        return canvas_id
+        known = self.canvas_id
+        return known if known is not None else _polled_canvas_id(self.refresh(), self.run_id)
 
     def get_dag(self) -> CanvasDAG:
         """The run's canvas block graph (``client.canvas.get_dag(canvas_id)``).
@@ -289,20 +287,9 @@ class RunHandle(_HandleState):
                 yield item
 
 
-class AsyncRunHandle(_HandleState):
+class AsyncRunHandle(_HandleState["AsyncRuntime"]):
     """The async twin of :class:`RunHandle` (``await handle.wait()``,
     ``async for p in handle.stream_progress()``). Cancelling the awaiting task stops it at once."""
-
-    _runtime: AsyncRuntime
-
-    def __init__(
-        self,
-        runtime: AsyncRuntime,
-        run_id: str | uuid.UUID,
-        create_response: CreateRunResponse | None = None,
-    ) -> None:
-        super().__init__(run_id, create_response)
-        self._runtime = runtime
 
     async def _poll(self, deadline: float | None) -> GetRunResponse:
         run = await self._runtime.call(ops.get_run(self.run_id), deadline=deadline)
@@ -370,12 +357,8 @@ class AsyncRunHandle(_HandleState):
         return _result(run, self._base_url())
 
     async def _canvas_id(self) -> str:
-        canvas_id = self.canvas_id
-        if canvas_id is None:
-            canvas_id = (await self.refresh()).canvas_id
-        if canvas_id is None:
-            raise _no_canvas(self.run_id)
-        return canvas_id
+        known = self.canvas_id
+        return known if known is not None else _polled_canvas_id(await self.refresh(), self.run_id)
 
     async def get_dag(self) -> CanvasDAG:
         """See :meth:`RunHandle.get_dag`."""

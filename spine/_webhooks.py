@@ -207,17 +207,7 @@ def _event_problem(exc: ValidationError) -> str:
 class Webhooks:
     """``client.webhooks``: verify webhook deliveries. Plain methods for both clients."""
 
-    def construct_event(
-        self,
-        payload: bytes | str,
-        sig_header: str,
-        secret: str,
-        *,
-        tolerance: int = DEFAULT_TOLERANCE,
-        now: float | None = None,
-    ) -> WebhookEvent:
-        """Verify a webhook delivery and parse it; see :func:`construct_event`."""
-        return construct_event(payload, sig_header, secret, tolerance=tolerance, now=now)
+    construct_event = staticmethod(construct_event)
 
     def __repr__(self) -> str:
         return "Webhooks()"

@@ -154,6 +154,13 @@ class ProgressDisplay:
             return now - self._started
         return self._elapsed_base + (now - self._polled_at)
 
+    def _server_elapsed(self, ms: int | None) -> None:
+        """The server's elapsed time (ms) as of now, when it gave one: the clock counts on
+        from it."""
+        if ms is not None:
+            self._elapsed_base = ms / 1000
+            self._polled_at = self._clock()
+
     def update(
         self,
         status: str,
@@ -167,9 +174,7 @@ class ProgressDisplay:
             self._done = done
         if total is not None:
             self._total = total
-        if elapsed_ms is not None:
-            self._elapsed_base = elapsed_ms / 1000
-            self._polled_at = self._clock()
+        self._server_elapsed(elapsed_ms)
         if self.live:
             self._draw()
             return
@@ -182,9 +187,7 @@ class ProgressDisplay:
     def finish(self, status: str, duration_ms: int | None = None) -> None:
         """The run ended: show its final status (and duration) once, then leave the bar."""
         self._status = status
-        if duration_ms is not None:
-            self._elapsed_base = duration_ms / 1000
-            self._polled_at = self._clock()
+        self._server_elapsed(duration_ms)
         if self.live:
             self.close()
             return

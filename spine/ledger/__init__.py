@@ -30,34 +30,41 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from spine.ledger._batch import (
-        BatchBusyError,
-        BatchItem,
-        BatchReport,
-        BatchUpdate,
-        ItemOutcome,
-        arun_batch,
-        read_items,
-        run_batch,
+        BatchBusyError as BatchBusyError,
+        BatchItem as BatchItem,
+        BatchReport as BatchReport,
+        BatchUpdate as BatchUpdate,
+        ItemOutcome as ItemOutcome,
+        arun_batch as arun_batch,
+        read_items as read_items,
+        run_batch as run_batch,
     )
     from spine.ledger._errors import (
-        BatchInputError,
-        LedgerCorruptError,
-        LedgerError,
-        LedgerLockedError,
-        LedgerUsageError,
-        LedgerVersionError,
-        LedgerWarning,
-        OutputFolderError,
+        BatchInputError as BatchInputError,
+        LedgerCorruptError as LedgerCorruptError,
+        LedgerError as LedgerError,
+        LedgerLockedError as LedgerLockedError,
+        LedgerUsageError as LedgerUsageError,
+        LedgerVersionError as LedgerVersionError,
+        LedgerWarning as LedgerWarning,
+        OutputFolderError as OutputFolderError,
     )
-    from spine.ledger._paths import default_path, open_ledger
+    from spine.ledger._paths import (
+        default_path as default_path,
+        open_ledger as open_ledger,
+    )
     from spine.ledger._recorded import (
-        AsyncRecordedRun,
-        AsyncRecordedRuns,
-        RecordedRun,
-        RecordedRuns,
-        record,
+        AsyncRecordedRun as AsyncRecordedRun,
+        AsyncRecordedRuns as AsyncRecordedRuns,
+        RecordedRun as RecordedRun,
+        RecordedRuns as RecordedRuns,
+        record as record,
     )
-    from spine.ledger._store import ArtifactRecord, Ledger, RunRecord
+    from spine.ledger._store import (
+        ArtifactRecord as ArtifactRecord,
+        Ledger as Ledger,
+        RunRecord as RunRecord,
+    )
 
 _EXPORTS = {
     "ArtifactRecord": "spine.ledger._store",
@@ -88,34 +95,7 @@ _EXPORTS = {
     "run_batch": "spine.ledger._batch",
 }
 
-__all__ = [
-    "ArtifactRecord",
-    "AsyncRecordedRun",
-    "AsyncRecordedRuns",
-    "BatchBusyError",
-    "BatchInputError",
-    "BatchItem",
-    "BatchReport",
-    "BatchUpdate",
-    "ItemOutcome",
-    "Ledger",
-    "LedgerCorruptError",
-    "LedgerError",
-    "LedgerLockedError",
-    "LedgerUsageError",
-    "LedgerVersionError",
-    "LedgerWarning",
-    "OutputFolderError",
-    "RecordedRun",
-    "RecordedRuns",
-    "RunRecord",
-    "arun_batch",
-    "default_path",
-    "open_ledger",
-    "read_items",
-    "record",
-    "run_batch",
-]
+__all__ = sorted(_EXPORTS)  # the names, listed once (above)
 
 
 def __getattr__(name: str) -> Any:

@@ -72,7 +72,7 @@ from spine.ledger._errors import (
     LedgerUsageError,
     OutputFolderError,
 )
-from spine.ledger._fingerprint import describe_request
+from spine.ledger._fingerprint import describe_request, is_iterable
 from spine.ledger._paths import open_ledger
 from spine.ledger._recorded import (
     POLL_ATTEMPTS,
@@ -341,7 +341,7 @@ def _normalise(items: Iterable[BatchItem | Mapping[str, Any]] | str | os.PathLik
 ]:
     if isinstance(items, str | os.PathLike):
         return read_items(items)
-    if isinstance(items, bytes | Mapping) or not _is_iterable(items):
+    if isinstance(items, bytes | Mapping) or not is_iterable(items):
         raise TypeError(
             "items must be a path or an iterable of BatchItem objects or mappings, not"
             f" {type(items).__name__}"
@@ -371,25 +371,17 @@ def _normalise(items: Iterable[BatchItem | Mapping[str, Any]] | str | os.PathLik
     return result
 
 
-def _is_iterable(value: object) -> bool:
-    try:
-        iter(value)  # type: ignore[call-overload]
-    except TypeError:
-        return False
-    return True
-
-
 def _fields_of(item: BatchItem) -> dict[str, Any]:
     """A BatchItem as the JSON fields it stands for (to check it as a line would be)."""
     data: dict[str, Any] = {"prompt": item.prompt, "template": item.template}
     if item.id is not None:
         data["id"] = item.id
     if item.blocks is not None:
-        data["blocks"] = list(item.blocks) if _is_iterable(item.blocks) else item.blocks
+        data["blocks"] = list(item.blocks) if is_iterable(item.blocks) else item.blocks
     if item.agent_instructions is not None:
         data["agent_instructions"] = item.agent_instructions
     if item.files:
-        data["files"] = list(item.files) if _is_iterable(item.files) else item.files
+        data["files"] = list(item.files) if is_iterable(item.files) else item.files
     return data
 
 

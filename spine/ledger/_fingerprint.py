@@ -14,9 +14,19 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["describe_request", "fingerprint", "split_files"]
+__all__ = ["describe_request", "fingerprint", "is_iterable", "split_files"]
 
 _CHUNK = 1 << 20
+
+
+def is_iterable(value: object) -> bool:
+    """Whether ``iter(value)`` works (a str is iterable too: callers that mean a list of
+    values exclude it themselves)."""
+    try:
+        iter(value)  # type: ignore[call-overload]
+    except TypeError:
+        return False
+    return True
 
 
 def _value(item: object) -> str:

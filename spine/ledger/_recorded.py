@@ -26,6 +26,7 @@ only do the I/O.
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 import math
 import os
@@ -47,7 +48,7 @@ from spine import (
     Template,
 )
 from spine.ledger._errors import LedgerError, LedgerUsageError, LedgerWarning
-from spine.ledger._fingerprint import describe_request, split_files
+from spine.ledger._fingerprint import describe_request, is_iterable, split_files
 from spine.ledger._paths import open_ledger
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ class _Creation:
         self.key = str(uuid.uuid4()) if idempotency_key is None else idempotency_key
         self.blocks = (
             list(blocks)
-            if blocks is not None and not isinstance(blocks, str | bytes) and _iterable(blocks)
+            if blocks is not None and not isinstance(blocks, str | bytes) and is_iterable(blocks)
             else blocks
         )
         self.files = split_files(files)
@@ -215,6 +216,15 @@ class _Creation:
             item_id=self.item_id,
             item_seq=self.item_seq,
         )
+
+    def __enter__(self) -> None:
+        """``with creation:`` around handing the request to the SDK: from here it may be on
+        the wire, and a failure is recorded (:meth:`failed`) before it goes on."""
+        self.on_wire = True
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
+            self.failed(exc)
 
     def created(self, run_id: str, canvas_id: str | None) -> None:
         """Record the run id; when the ledger cannot take it now, it is written with the next
@@ -310,14 +320,6 @@ def _number(name: str, value: object) -> None:
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
 
 
-def _iterable(value: object) -> bool:
-    try:
-        iter(value)  # type: ignore[call-overload]
-    except TypeError:
-        return False
-    return True
-
-
 def check_create(prompt: object, kwargs: dict[str, Any]) -> None:
     """Run the SDK's own input checks of ``runs.create`` without sending anything (the files
     it opens to check them are closed again). Raises what ``runs.create`` would raise.
@@ -343,8 +345,62 @@ def check_create(prompt: object, kwargs: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- handles
 
 
+class _Recording:
+    """``with _Recording(lost, after):`` around a call of the SDK: a 404 is passed to
+    ``lost`` (to record the run ``lost``), then goes on; ``after()`` (recording the state the
+    call ended on) runs whatever happens (``always``; else only when the call returned)."""
+
+    __slots__ = ("after", "always", "lost")
+
+    def __init__(
+        self,
+        lost: Callable[[NotFoundError], object],
+        after: Callable[[], object] | None = None,
+        *,
+        always: bool = True,
+    ) -> None:
+        self.lost = lost
+        self.after = after
+        self.always = always
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            if isinstance(exc, NotFoundError):
+                self.lost(exc)
+        finally:
+            if self.after is not None and (exc is None or self.always):
+                self.after()
+
+
 class _RecordedBase:
     _recorder: _Recorder
+    handle: Any
+
+    def __init__(
+        self,
+        handle: RunHandle | AsyncRunHandle,
+        recorder: _Recorder,
+        idempotency_key: str | None = None,
+    ) -> None:
+        self.handle = handle
+        self.run_id = handle.run_id
+        self.idempotency_key = idempotency_key
+        self._recorder = recorder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.handle!r})"
+
+    def _recording(self, *, always: bool = True) -> _Recording:
+        return _Recording(self._lost, self._observe_last, always=always)
+
+    def _observe_last(self) -> None:
+        self._recorder.observe(self.handle.last)
 
     @property
     def ledger_error(self) -> LedgerError | None:
@@ -387,7 +443,15 @@ class _RecordedBase:
             lambda led: led.record_artifacts(self.run_id, pairs),
         )
 
-    run_id: str
+    def _result(self) -> RunResult:
+        run: GetRunResponse | None = self.handle.last
+        if run is None or run.result is None:
+            raise ValueError(f"run {self.run_id} has no result yet: wait() for it first")
+        return run.result
+
+    def _saved(self, result: RunResult, paths: list[Path]) -> list[Path]:
+        self.record_downloads(list(zip(result.artifacts, paths, strict=True)))
+        return paths
 
 
 class RecordedRun(_RecordedBase):
@@ -399,148 +463,68 @@ class RecordedRun(_RecordedBase):
     ``idempotency_key`` the key the create was sent with (None for an attached run).
     """
 
-    def __init__(
-        self,
-        handle: RunHandle,
-        recorder: _Recorder,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self.handle = handle
-        self.run_id = handle.run_id
-        self.idempotency_key = idempotency_key
-        self._recorder = recorder
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.handle, name)
-
-    def __repr__(self) -> str:
-        return f"RecordedRun({self.handle!r})"
+    handle: RunHandle
 
     def refresh(self) -> GetRunResponse:
         """Poll once (``GET /v1/run/{id}``) and record what changed (a 404 records the run
         ``lost``, then is raised)."""
-        try:
-            run = self.handle.refresh()
-        except NotFoundError as exc:
-            self._lost(exc)
-            raise
-        self._recorder.observe(run)
-        return run
+        with self._recording(always=False):
+            return self.handle.refresh()
 
     def wait_for_terminal(self, **kwargs: Any) -> GetRunResponse:
         """:meth:`spine.RunHandle.wait_for_terminal`, recording the terminal state (a 404
         records the run ``lost``: the API no longer knows it)."""
-        try:
+        with self._recording():
             return self.handle.wait_for_terminal(**kwargs)
-        except NotFoundError as exc:
-            self._lost(exc)
-            raise
-        finally:
-            self._recorder.observe(self.handle.last)
 
     def wait(self, **kwargs: Any) -> RunResult:
         """:meth:`spine.RunHandle.wait`, recording the terminal state (also when it raises
         ``RunFailedError``)."""
-        try:
+        with self._recording():
             return self.handle.wait(**kwargs)
-        except NotFoundError as exc:
-            self._lost(exc)
-            raise
-        finally:
-            self._recorder.observe(self.handle.last)
 
     def stream_progress(self, **kwargs: Any) -> Iterator[RunProgress]:
         """:meth:`spine.RunHandle.stream_progress`, recording the state it ends on."""
-        try:
+        with self._recording():
             yield from self.handle.stream_progress(**kwargs)
-        except NotFoundError as exc:
-            self._lost(exc)
-            raise
-        finally:
-            self._recorder.observe(self.handle.last)
 
     def download_all(self, directory: str | os.PathLike[str], **kwargs: Any) -> list[Path]:
         """Download the artifacts of the last state seen (``wait()`` first) into
         ``directory`` with :meth:`spine.RunResult.download_all`, and record their paths."""
-        result = _result_of(self.handle.last, self.run_id)
-        paths = result.download_all(directory, **kwargs)
-        self.record_downloads(list(zip(result.artifacts, paths, strict=True)))
-        return paths
+        result = self._result()
+        return self._saved(result, result.download_all(directory, **kwargs))
 
 
 class AsyncRecordedRun(_RecordedBase):
     """The async twin of :class:`RecordedRun` (wraps a :class:`spine.AsyncRunHandle`)."""
 
-    def __init__(
-        self,
-        handle: AsyncRunHandle,
-        recorder: _Recorder,
-        idempotency_key: str | None = None,
-    ) -> None:
-        self.handle = handle
-        self.run_id = handle.run_id
-        self.idempotency_key = idempotency_key
-        self._recorder = recorder
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.handle, name)
-
-    def __repr__(self) -> str:
-        return f"AsyncRecordedRun({self.handle!r})"
+    handle: AsyncRunHandle
 
     async def refresh(self) -> GetRunResponse:
         """See :meth:`RecordedRun.refresh`."""
-        try:
-            run = await self.handle.refresh()
-        except NotFoundError as exc:
-            self._lost(exc)
-            raise
-        self._recorder.observe(run)
-        return run
+        with self._recording(always=False):
+            return await self.handle.refresh()
 
     async def wait_for_terminal(self, **kwargs: Any) -> GetRunResponse:
         """See :meth:`RecordedRun.wait_for_terminal`."""
-        try:
+        with self._recording():
             return await self.handle.wait_for_terminal(**kwargs)
-        except NotFoundError as exc:
-            self._lost(exc)
-            raise
-        finally:
-            self._recorder.observe(self.handle.last)
 
     async def wait(self, **kwargs: Any) -> RunResult:
         """See :meth:`RecordedRun.wait`."""
-        try:
+        with self._recording():
             return await self.handle.wait(**kwargs)
-        except NotFoundError as exc:
-            self._lost(exc)
-            raise
-        finally:
-            self._recorder.observe(self.handle.last)
 
     async def stream_progress(self, **kwargs: Any) -> AsyncIterator[RunProgress]:
         """See :meth:`RecordedRun.stream_progress`."""
-        try:
+        with self._recording():
             async for progress in self.handle.stream_progress(**kwargs):
                 yield progress
-        except NotFoundError as exc:
-            self._lost(exc)
-            raise
-        finally:
-            self._recorder.observe(self.handle.last)
 
     async def adownload_all(self, directory: str | os.PathLike[str], **kwargs: Any) -> list[Path]:
         """See :meth:`RecordedRun.download_all` (:meth:`spine.RunResult.adownload_all`)."""
-        result = _result_of(self.handle.last, self.run_id)
-        paths = await result.adownload_all(directory, **kwargs)
-        self.record_downloads(list(zip(result.artifacts, paths, strict=True)))
-        return paths
-
-
-def _result_of(run: GetRunResponse | None, run_id: str) -> RunResult:
-    if run is None or run.result is None:
-        raise ValueError(f"run {run_id} has no result yet: wait() for it first")
-    return run.result
+        result = self._result()
+        return self._saved(result, await result.adownload_all(directory, **kwargs))
 
 
 # ----------------------------------------------------------------------------- runs
@@ -682,12 +666,8 @@ class RecordedRuns(_RunsBase):
             },
         )
         creation.begin()
-        try:
-            creation.on_wire = True
+        with creation:
             handle = self.client.runs.create(prompt, **creation.kwargs)
-        except BaseException as exc:
-            creation.failed(exc)
-            raise
         creation.created(handle.run_id, handle.canvas_id)
         return RecordedRun(handle, creation.recorder, creation.key)
 
@@ -699,11 +679,8 @@ class RecordedRuns(_RunsBase):
     def get(self, run_id: str) -> GetRunResponse:
         """``runs.get``, recording the state when the run is in the ledger (a 404 records a
         known run ``lost``, then is raised)."""
-        try:
+        with _Recording(functools.partial(self._lost, run_id)):
             run = self.client.runs.get(run_id)
-        except NotFoundError as exc:
-            self._lost(run_id, exc)
-            raise
         _Recorder(self.ledger).observe(run)
         return run
 
@@ -844,12 +821,8 @@ class AsyncRecordedRuns(_RunsBase):
             raise cancelled
 
     async def _send(self, creation: _Creation) -> AsyncRecordedRun:
-        try:
-            creation.on_wire = True
+        with creation:
             handle = await self.client.runs.create(creation.prompt, **creation.kwargs)
-        except BaseException as exc:
-            creation.failed(exc)
-            raise
         creation.created(handle.run_id, handle.canvas_id)
         return AsyncRecordedRun(handle, creation.recorder, creation.key)
 
@@ -860,11 +833,8 @@ class AsyncRecordedRuns(_RunsBase):
 
     async def get(self, run_id: str) -> GetRunResponse:
         """See :meth:`RecordedRuns.get`."""
-        try:
+        with _Recording(functools.partial(self._lost, run_id)):
             run = await self.client.runs.get(run_id)
-        except NotFoundError as exc:
-            self._lost(run_id, exc)
-            raise
         _Recorder(self.ledger).observe(run)
         return run
 

@@ -296,14 +296,13 @@ class SandboxApp:
         await body.drain()
         if name == "get_run":
             return self._get_run(request, segments[2], key, ctx)
-        canvas_id = segments[2]
-        if not _UUID.match(canvas_id):
-            return _error(400, "Invalid canvas_id: must be a valid UUID", rid)
         with self.state.lock:
-            run = self.state.canvases.get(canvas_id.lower())
-            if run is None or run.api_key != key:
-                return _error(404, f"Canvas not found: {canvas_id}", rid)
-            ctx.run_id = run.run_id
+            run = self._find(
+                self.state.canvases, segments[2], key, ctx,
+                (400, "Invalid canvas_id: must be a valid UUID"), (404, "Canvas not found: "),
+            )
+            if not isinstance(run, Run):
+                return run
             now = self.state.now()
             if name == "dag":
                 return _json_response(200, _envelope(
@@ -320,15 +319,36 @@ class SandboxApp:
 
     # ------------------------------------------------------------------ endpoints
 
+    @staticmethod
+    def _find(
+        table: dict[str, Run],
+        ident: str,
+        key: str,
+        ctx: _Ctx,
+        invalid: tuple[int, str],
+        unknown: tuple[int, str],
+    ) -> Run | HttpResponse:
+        """The run that ``ident`` (a run or canvas id) names in ``table``, for the caller's key
+        (the caller holds the state lock); else the ``invalid`` answer (not a UUID) or the
+        ``unknown`` one (its text ends with the id). The texts stay at the call sites, where
+        ``tests/contract/test_provenance.py`` finds them."""
+        if not _UUID.match(ident):
+            return _error(*invalid, ctx.request_id)
+        run = table.get(ident.lower())
+        if run is None or run.api_key != key:
+            return _error(unknown[0], unknown[1] + ident, ctx.request_id)
+        ctx.run_id = run.run_id
+        return run
+
     def _get_run(self, request: HttpRequest, run_id: str, key: str, ctx: _Ctx) -> HttpResponse:
         rid = ctx.request_id
-        if not _UUID.match(run_id):
-            return _error(400, "Invalid run_id: must be a valid UUID", rid)
         with self.state.lock:
-            run = self.state.runs.get(run_id.lower())
-            if run is None or run.api_key != key:
-                return _error(404, f"Run not found: {run_id}", rid)
-            ctx.run_id = run.run_id
+            run = self._find(
+                self.state.runs, run_id, key, ctx,
+                (400, "Invalid run_id: must be a valid UUID"), (404, "Run not found: "),
+            )
+            if not isinstance(run, Run):
+                return run
             show = run.polls >= self.state.settings.canvas_id_after_polls
             run.polls += 1
             view = run.get_view(

@@ -483,21 +483,8 @@ class Run:
         for child in task.children:
             child_state = self.task_status(child, status, f)
             if child_state is not None:
-                children.append(
-                    {
-                        "task_id": child.id,
-                        "name": child.name,
-                        "task_type": child.task_type,
-                        "status": child_state,
-                    }
-                )
-        return {
-            "task_id": task.id,
-            "name": task.name,
-            "task_type": task.task_type,
-            "status": state,
-            "children": children,
-        }
+                children.append(_task_node(child, child_state))
+        return _task_node(task, state, children)
 
     # ------------------------------------------------------------------------ helpers
 
@@ -510,13 +497,7 @@ class Run:
             for sub in (self._task_tree(child, status, f) for child in task.children)
             if sub is not None
         ]
-        return {
-            "task_id": task.id,
-            "name": task.name,
-            "task_type": task.task_type,
-            "status": state,
-            "children": children,
-        }
+        return _task_node(task, state, children)
 
     def _final_output(self, status: str, f: float) -> str:
         lines = [
@@ -681,6 +662,22 @@ def build_run(
         failing_node=failing,
         canvas_name=title,
     )
+
+
+def _task_node(
+    task: Task, status: str, children: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A task as the API shows it; ``children`` (nodes too) when given (a child listed under
+    one task has none)."""
+    node: dict[str, Any] = {
+        "task_id": task.id,
+        "name": task.name,
+        "task_type": task.task_type,
+        "status": status,
+    }
+    if children is not None:
+        node["children"] = children
+    return node
 
 
 class _IdMaker:
