@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from spine._links import (
         canvas_url as canvas_url,
     )
+    from spine._operations import (
+        check_create as check_create,
+    )
     from spine._retry import (
         RetryPolicy as RetryPolicy,
     )

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BaseModel")
 
-__all__ = ["Operation", "check_id", "is_uuid"]
+__all__ = ["Operation", "check_create", "check_id", "is_uuid"]
 
 
 class Operation(Generic[T]):
@@ -271,6 +271,45 @@ def create_run(
         idempotency_key=key,
         uuids=("run_id",),
     )
+
+
+def check_create(
+    prompt: str,
+    *,
+    template: Template | str = Template.AUTO,
+    blocks: Iterable[BlockType | str] | None = None,
+    agent_instructions: str | None = None,
+    webhook_url: str | None = None,
+    files: FileInput | Iterable[FileInput] | None = None,
+    idempotency_key: str | None = None,
+) -> None:
+    """Check the arguments of ``client.runs.create`` without sending anything.
+
+    Takes exactly the arguments of ``runs.create`` (``prompt`` and the same keywords with the
+    same defaults) and runs the same checks (the same code, in the same order), so that work
+    can be refused before any run is paid for: for example each line of a batch before the
+    first is sent. Files given as paths are opened to check them and closed again; file objects
+    you pass are left open.
+
+    Returns None when ``runs.create`` would send the request. Raises what ``runs.create`` would
+    raise before sending: :class:`spine.InvalidRequestError` (an empty prompt, a value with a NUL
+    character, a malformed ``idempotency_key``, a file that is not a regular file...),
+    ``TypeError`` (a value of the wrong type), ``FileNotFoundError`` / ``PermissionError`` (a
+    path that cannot be read). What only the server can refuse (an unknown template or block,
+    a file over the API's size limit) is not checked here.
+    """
+    from spine._files import close_uploads
+
+    operation = create_run(
+        prompt,
+        template=template,
+        blocks=blocks,
+        agent_instructions=agent_instructions,
+        webhook_url=webhook_url,
+        files=files,
+        idempotency_key=idempotency_key,
+    )
+    close_uploads(operation.files)
 
 
 class _RawTemplate:

@@ -46,6 +46,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "WebhookSignatureError",
     ),
     "spine._links": ("canvas_url",),
+    "spine._operations": ("check_create",),
     "spine._models": (
         "CanvasDAG",
         "CanvasEdge",

@@ -321,25 +321,12 @@ def _number(name: str, value: object) -> None:
 
 
 def check_create(prompt: object, kwargs: dict[str, Any]) -> None:
-    """Run the SDK's own input checks of ``runs.create`` without sending anything (the files
-    it opens to check them are closed again). Raises what ``runs.create`` would raise.
+    """Run ``runs.create``'s own input checks without sending anything
+    (:func:`spine.check_create`); raises what ``runs.create`` would raise. A ledger row is
+    never written for input that ``runs.create`` refuses."""
+    from spine import check_create as check
 
-    This is the one place the ledger uses a private SDK module: a ledger row must never be
-    written for input that ``runs.create`` refuses, and only the SDK's own checks can say
-    exactly what it refuses."""
-    from spine._operations import create_run
-
-    operation = create_run(
-        prompt,  # type: ignore[arg-type]
-        template=kwargs["template"],
-        blocks=kwargs["blocks"],
-        agent_instructions=kwargs["agent_instructions"],
-        webhook_url=kwargs["webhook_url"],
-        files=kwargs["files"],
-        idempotency_key=kwargs["idempotency_key"],
-    )
-    for upload in operation.files:
-        upload.close()  # only what the SDK opened; a caller's stream stays open
+    check(prompt, **kwargs)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- handles
