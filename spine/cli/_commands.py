@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from spine import (
     ArtifactLinkExpiredError,
     GetRunResponse,
+    InvalidRequestError,
     RunArtifact,
     RunHandle,
     RunStatus,
@@ -30,7 +31,6 @@ from spine import (
     SpineTimeoutError,
 )
 from spine._artifacts import DownloadEvents, download_batch, source_of
-from spine._exceptions import InvalidRequestError
 from spine._files import check_upload_path
 from spine._links import canvas_link
 from spine._redact import redact, redact_deep

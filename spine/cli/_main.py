@@ -14,7 +14,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from spine._enums import Template
 from spine.cli._errors import (
     EXIT_CODES,
     EXIT_ERROR,
@@ -27,6 +26,7 @@ from spine.cli._errors import (
     follow_advice,
     one_line,
 )
+from spine.enums import Template
 
 __all__ = ["EXIT_CODES", "CliError", "UsageError", "build_parser", "exit_code_for", "main"]
 
