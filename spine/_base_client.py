@@ -99,7 +99,16 @@ def resolve_api_key(api_key: str | None) -> str:
 def resolve_base_url(
     base_url: str | None, http_client: httpx.Client | httpx.AsyncClient | None, allow_http: bool
 ) -> str:
-    """The normalised API base, always ending in ``/v1`` (as the official SDK reports it)."""
+    """The normalised API base, always ending in ``/v1`` (as the official SDK reports it).
+
+    Raises ``TypeError`` for a ``base_url`` that is not a str (or an ``httpx.URL``), and
+    ``ValueError`` for one that is not an http(s) URL, carries a query, a fragment or a user
+    name or password (never echoed), or is plain http to a host that is not loopback without
+    ``allow_http``."""
+    if isinstance(base_url, httpx.URL):
+        base_url = str(base_url)
+    elif base_url is not None and not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a str, not {type(base_url).__name__}")
     url = base_url or os.environ.get("SPINE_BASE_URL")
     if not url and http_client is not None and str(http_client.base_url):
         url = str(http_client.base_url)
@@ -109,6 +118,13 @@ def resolve_base_url(
         raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}")
     if parts.query or parts.fragment:
         raise ValueError("base_url must not carry a query or a fragment")
+    if "@" in parts.netloc:
+        # httpx would send it as Basic auth, and the client's repr and logs would show it.
+        raise ValueError(
+            "base_url must not carry a user name or password (the part before '@'): the SDK"
+            " authenticates with api_key (or SPINE_API_KEY) alone."
+            f" Use {parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+        )
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK and not allow_http:
         raise ValueError(
             f"Refusing plain http:// for {parts.hostname}: the API key would travel unencrypted. "

@@ -371,6 +371,38 @@ def test_plain_http_is_refused_except_on_loopback(api: Api) -> None:
     assert api.client(base_url="http://127.0.0.1:8080").base_url == "http://127.0.0.1:8080/v1"
 
 
+@pytest.mark.parametrize("base_url", [5, b"https://api.example.com", 1.5, ["https://x"]])
+def test_a_base_url_that_is_not_a_str_is_a_type_error(api: Api, base_url: object) -> None:
+    with pytest.raises(TypeError, match=r"^base_url must be a str, not "):
+        api.client(base_url=base_url)
+
+
+def test_an_httpx_url_is_taken_as_its_text(api: Api) -> None:
+    assert api.client(base_url=httpx.URL("https://x.example")).base_url == "https://x.example/v1"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://user:s3cretpw@api.example.com",
+        "https://s3cretpw@api.example.com/v1",
+        "https://:s3cretpw@api.example.com",
+        "http://user:s3cretpw@127.0.0.1:8080",
+    ],
+)
+def test_a_base_url_with_credentials_is_refused_without_echoing_them(
+    api: Api, monkeypatch: pytest.MonkeyPatch, base_url: str
+) -> None:
+    # httpx would send them as Basic auth, and the client's repr would show them.
+    with pytest.raises(ValueError, match="user name or password") as caught:
+        api.client(base_url=base_url)
+    assert "s3cretpw" not in str(caught.value)
+    monkeypatch.setenv("SPINE_BASE_URL", base_url)
+    with pytest.raises(ValueError, match="user name or password") as caught:
+        api.client()
+    assert "s3cretpw" not in str(caught.value)
+
+
 def test_injected_http_client_is_used_and_not_closed(
     api: Api, httpserver: HTTPServer, base: str
 ) -> None:
