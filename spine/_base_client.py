@@ -72,7 +72,6 @@ DEFAULT_BASE_URL = "https://api.getspine.ai"
 API_PREFIX = "/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 USER_AGENT = f"spine-sdk-python/{__version__}"
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -96,6 +95,20 @@ def resolve_api_key(api_key: str | None) -> str:
     return key
 
 
+#: The hosts plain http:// is allowed to without ``allow_http``.
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def _shown(url: str) -> str:
+    """``url`` for an error message: quoted, with anything before an ``@`` (a user name or
+    password) left out."""
+    if "@" not in url:
+        return repr(url)
+    scheme, sep, _ = url.partition("://")
+    host = url.rpartition("@")[2]
+    return repr(f"{scheme}{sep}\u2026@{host}" if sep else f"\u2026@{host}")
+
+
 def resolve_base_url(
     base_url: str | None, http_client: httpx.Client | httpx.AsyncClient | None, allow_http: bool
 ) -> str:
@@ -113,11 +126,14 @@ def resolve_base_url(
     if not url and http_client is not None and str(http_client.base_url):
         url = str(http_client.base_url)
     url = (url or DEFAULT_BASE_URL).strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}")
-    if parts.query or parts.fragment:
-        raise ValueError("base_url must not carry a query or a fragment")
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise ValueError(f"base_url must not contain spaces or control characters: {_shown(url)}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number from 0 to 65535 raises here
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ValueError(f"base_url is not a valid URL ({exc}): {_shown(url)}") from None
     if "@" in parts.netloc:
         # httpx would send it as Basic auth, and the client's repr and logs would show it.
         raise ValueError(
@@ -125,6 +141,12 @@ def resolve_base_url(
             " authenticates with api_key (or SPINE_API_KEY) alone."
             f" Use {parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
         )
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, got {_shown(url)}"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError("base_url must not carry a query or a fragment")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK and not allow_http:
         raise ValueError(
             f"Refusing plain http:// for {parts.hostname}: the API key would travel unencrypted. "

@@ -37,9 +37,10 @@ def _collector_is_ours() -> bool:
     gil_enabled = getattr(sys, "_is_gil_enabled", None)  # 3.13: False on a free-threaded build
     if gil_enabled is not None and not gil_enabled():
         return False
-    import threading
-
-    return gc.isenabled() and gc.get_freeze_count() == 0 and threading.active_count() == 1
+    # Every thread with a Python state, those started with ``_thread`` included (which
+    # ``threading.active_count()`` does not see).
+    alone = len(sys._current_frames()) == 1
+    return alone and gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def load(name: str) -> ModuleType:

@@ -292,13 +292,24 @@ def check_create(
     you pass are left open.
 
     Returns None when ``runs.create`` would send the request. Raises what ``runs.create`` would
-    raise before sending: :class:`spine.InvalidRequestError` (an empty prompt, a value with a NUL
-    character, a malformed ``idempotency_key``, a file that is not a regular file...),
+    raise before sending: :class:`spine.InvalidRequestError` (an empty or blank prompt, an
+    empty ``blocks``, a malformed ``idempotency_key``, a file that is not a regular file...),
     ``TypeError`` (a value of the wrong type), ``FileNotFoundError`` / ``PermissionError`` (a
     path that cannot be read). What only the server can refuse (an unknown template or block,
     a file over the API's size limit) is not checked here.
+
+    One difference: ``files`` or ``blocks`` given as a one-shot iterator (a generator, ``map``,
+    ``iter(...)``) raises ``TypeError`` here, because checking it would use it up and the
+    ``runs.create`` that follows would then get nothing; pass a list or a tuple.
     """
     from spine._files import close_uploads
+
+    for name, value in (("files", files), ("blocks", blocks)):
+        if _one_shot(value):
+            raise TypeError(
+                f"check_create would use up {name} (a one-shot iterator: "
+                f"{type(value).__name__}), and runs.create would then get none: pass a list"
+            )
 
     operation = create_run(
         prompt,
@@ -310,6 +321,19 @@ def check_create(
         idempotency_key=idempotency_key,
     )
     close_uploads(operation.files)
+
+
+def _one_shot(value: object) -> bool:
+    """An iterator that is used up by going through it once (a generator, ``map``...), as
+    opposed to a collection or a single file, path, or ``(name, data)`` entry."""
+    if value is None or isinstance(value, str | bytes | bytearray | memoryview | tuple | list):
+        return False
+    if callable(getattr(value, "read", None)):  # a file object: one file, read by create
+        return False
+    try:
+        return iter(value) is value  # type: ignore[call-overload]
+    except TypeError:
+        return False
 
 
 class _RawTemplate:

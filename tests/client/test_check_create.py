@@ -91,3 +91,25 @@ def test_good_input_returns_none_and_closes_what_it_opened(tmp_path: Path) -> No
     assert result is None
     assert _open_descriptors() == before  # the two paths were opened and closed again
     assert not stream.closed and stream.tell() == 3  # the caller's stream is left as it was
+
+
+@pytest.mark.parametrize("name", ["files", "blocks"])
+def test_a_one_shot_iterator_is_refused_not_used_up(tmp_path: Path, name: str) -> None:
+    # Checking a generator would use it up, and the create that follows would get nothing.
+    path = tmp_path / "data.csv"
+    path.write_text("x\n")
+    items = [str(path)] if name == "files" else ["table-block"]
+    one_shot = (item for item in items)
+    with pytest.raises(TypeError, match=f"would use up {name}"):
+        spine.check_create("p", **{name: one_shot})
+    assert list(one_shot) == items  # untouched
+    assert spine.check_create("p", **{name: items}) is None  # a list is fine
+    assert spine.check_create("p", **{name: tuple(items)}) is None
+
+
+def test_a_single_file_object_is_not_taken_for_an_iterator(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("x\n")
+    with path.open("rb") as stream:  # a file object iterates over itself, yet is one file
+        assert spine.check_create("p", files=stream) is None
+        assert not stream.closed and stream.tell() == 0

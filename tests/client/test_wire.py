@@ -388,19 +388,42 @@ def test_an_httpx_url_is_taken_as_its_text(api: Api) -> None:
         "https://s3cretpw@api.example.com/v1",
         "https://:s3cretpw@api.example.com",
         "http://user:s3cretpw@127.0.0.1:8080",
+        "ftp://user:s3cretpw@api.example.com",  # refused for its credentials before its scheme
+        "user:s3cretpw@api.example.com",  # no scheme at all
+        "https://user:s3cretpw@api.example.com:abc",  # and a bad port
     ],
 )
 def test_a_base_url_with_credentials_is_refused_without_echoing_them(
     api: Api, monkeypatch: pytest.MonkeyPatch, base_url: str
 ) -> None:
     # httpx would send them as Basic auth, and the client's repr would show them.
-    with pytest.raises(ValueError, match="user name or password") as caught:
+    refused = "user name or password|an http\\(s\\) URL|not a valid URL"
+    with pytest.raises(ValueError, match=refused) as caught:
         api.client(base_url=base_url)
     assert "s3cretpw" not in str(caught.value)
     monkeypatch.setenv("SPINE_BASE_URL", base_url)
-    with pytest.raises(ValueError, match="user name or password") as caught:
+    with pytest.raises(ValueError, match=refused) as caught:
         api.client()
     assert "s3cretpw" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "problem"),
+    [
+        ("https://api.example.com:abc", "not a valid URL"),
+        ("https://api.example.com:99999", "not a valid URL"),
+        ("https://api.example.com/\x00v1", "control characters"),
+        ("https://api example.com", "spaces"),
+        ("https://api.example.com/v1 x", "spaces"),
+        ("https://api.exa\tmple.com", "control characters"),
+    ],
+)
+def test_a_malformed_base_url_is_refused_when_the_client_is_made(
+    api: Api, httpserver: HTTPServer, base_url: str, problem: str
+) -> None:
+    # Not at the first request, where a create would be reported as possibly charged.
+    with pytest.raises(ValueError, match=problem):
+        api.client(base_url=base_url)
 
 
 def test_injected_http_client_is_used_and_not_closed(

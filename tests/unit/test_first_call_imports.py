@@ -164,6 +164,20 @@ def test_with_another_thread_running_the_collector_is_left_alone() -> None:
     assert answer["enabled"] is True and answer["frozen"] == 0
 
 
+def test_a_thread_started_with_the_low_level_module_counts_too() -> None:
+    # threading.active_count() does not see a thread started with _thread.start_new_thread.
+    answer = _collections_during(
+        "spine.SpineClient\n"
+        "release.release()\n",
+        before="import _thread\n"
+        "release = _thread.allocate_lock()\n"
+        "release.acquire()\n"
+        "_thread.start_new_thread(lambda: (release.acquire(), release.release()), ())\n",
+    )
+    assert isinstance(answer["collections"], int) and answer["collections"] > 0, answer
+    assert answer["enabled"] is True and answer["frozen"] == 0
+
+
 def test_a_light_name_first_still_leaves_the_heavy_load_uncollected() -> None:
     answer = _collections_during(
         "spine.RunStatus\n"
