@@ -299,7 +299,7 @@ def _check_filename(where: str, filename: object) -> str:
         )
     base = _basename(filename)
     if not base:
-        raise ValueError(f"{where}: the filename {filename!r} is empty")
+        raise InvalidRequestError(f"{where}: the filename {filename!r} is empty")
     return base
 
 
@@ -312,9 +312,9 @@ def _check_content_type(where: str, content_type: object, filename: str) -> str:
     if not value:
         return guess_content_type(filename)
     if "\r" in value or "\n" in value:
-        raise ValueError(f"{where}: content_type must not contain line breaks")
+        raise InvalidRequestError(f"{where}: content_type must not contain line breaks")
     if not all(" " <= c <= "~" or c == "\t" for c in value):
-        raise ValueError(
+        raise InvalidRequestError(
             f"{where}: content_type must be printable ASCII (such as 'application/pdf'),"
             f" got {value!r}"
         )
@@ -392,7 +392,7 @@ def _wrap_caller_stream(where: str, fileobj: Any) -> tuple[BinaryIO, bool, int |
             " (files are sent byte for byte)."
         )
     if getattr(fileobj, "closed", False) is True:
-        raise ValueError(f"{where} is a closed file")
+        raise InvalidRequestError(f"{where} is a closed file")
     readable = getattr(fileobj, "readable", None)
     if callable(readable):
         try:
@@ -548,10 +548,29 @@ def normalize_files(files: FilesArgument) -> list[UploadFile]:
         for index, entry in enumerate(entries):
             where = "files" if single else f"files[{index}]"
             uploads.append(_normalize_one(where, entry))
+    except FileNotFoundError as exc:
+        close_uploads(uploads)
+        if _looks_like_named_text(files):
+            # ("notes.txt", "some text") is two paths; the caller most likely meant one file.
+            raise FileNotFoundError(
+                exc.errno,
+                f"{exc.strerror} (a tuple of str is a tuple of paths; to send text as a file,"
+                " pass (filename, text.encode()))",
+                exc.filename,
+            ) from None
+        raise
     except BaseException:
         close_uploads(uploads)
         raise
     return uploads
+
+
+def _looks_like_named_text(files: object) -> bool:
+    return (
+        isinstance(files, tuple)
+        and len(files) in (2, 3)
+        and all(isinstance(item, str) for item in files[:2])
+    )
 
 
 def close_uploads(uploads: Iterable[UploadFile]) -> None:

@@ -19,6 +19,9 @@ import spine
 
 from .conftest import Api
 
+_CLOSED = io.BytesIO(b"data")
+_CLOSED.close()
+
 BAD = [
     ({"prompt": ""}, spine.InvalidRequestError),
     ({"prompt": "   "}, spine.InvalidRequestError),
@@ -31,6 +34,12 @@ BAD = [
     ({"prompt": "p", "files": ["/no/such/file.csv"]}, FileNotFoundError),
     ({"prompt": "p", "files": [12]}, TypeError),
     ({"prompt": "p", "agent_instructions": 7}, TypeError),
+    # Bad file entries are InvalidRequestError (a ValueError too), said before anything is sent.
+    ({"prompt": "p", "files": [("", b"data")]}, spine.InvalidRequestError),
+    ({"prompt": "p", "files": [("a.txt", b"data", "text/plain\nX: y")]}, spine.InvalidRequestError),
+    ({"prompt": "p", "files": [("a.txt", b"data", "t\u00e9xt/plain")]}, spine.InvalidRequestError),
+    ({"prompt": "p", "files": _CLOSED}, spine.InvalidRequestError),
+    ({"prompt": "p", "files": ("no-such-notes.txt", "some text")}, FileNotFoundError),
 ]
 
 
@@ -113,3 +122,11 @@ def test_a_single_file_object_is_not_taken_for_an_iterator(tmp_path: Path) -> No
     with path.open("rb") as stream:  # a file object iterates over itself, yet is one file
         assert spine.check_create("p", files=stream) is None
         assert not stream.closed and stream.tell() == 0
+
+
+def test_a_tuple_of_two_str_is_two_paths_and_the_error_says_how_to_send_text() -> None:
+    with pytest.raises(FileNotFoundError, match=r"to send text as a file, pass \(filename"):
+        spine.check_create("p", files=("no-such-notes.txt", "some text"))
+    with pytest.raises(FileNotFoundError) as caught:  # a list of paths gets no such advice
+        spine.check_create("p", files=["no-such-notes.txt"])
+    assert "send text" not in str(caught.value)
