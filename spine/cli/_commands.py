@@ -29,6 +29,7 @@ from spine import (
     SpineClient,
     SpineError,
     SpineTimeoutError,
+    check_create,
 )
 from spine._artifacts import DownloadEvents, download_batch, source_of
 from spine._files import check_upload_path
@@ -492,6 +493,15 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
     # an error after the request may have reached the server) can be answered with the exact
     # command that sends the create again with the same key (spine.cli._main reports it).
     key = args.idempotency_key or str(uuid.uuid4())
+    # What runs.create would refuse is refused now, before a client (or a sandbox) is made.
+    check_create(
+        prompt,
+        template=args.template or "auto",
+        blocks=blocks,
+        agent_instructions=args.instructions,
+        files=files or None,
+        idempotency_key=key,
+    )
     with _client(args, out) as client:
         runs = _recorded(client, args)  # a broken ledger stops here, before anything is sent
         args.pending_key = key

@@ -74,6 +74,15 @@ def test_2_usage_errors(env: dict[str, str], args: tuple[str, ...], message: str
         assert "--help" in line or "error:" in line
 
 
+@pytest.mark.parametrize("args", [("run", "", "--sandbox"), ("run", "  ", "--sandbox")])
+def test_what_create_refuses_is_refused_before_a_sandbox_starts(args: tuple[str, ...]) -> None:
+    result = run_spine(*args, env={}, input="")
+    assert result.code == 2, (result.stdout, result.stderr)
+    (line,) = result.error_lines()
+    assert "prompt must not be empty" in line
+    assert "sandbox" not in result.stderr.lower()  # no "Using an embedded sandbox at ..."
+
+
 def test_3_partial(env: dict[str, str]) -> None:
     assert run_spine("run", "x [sandbox:partial]", *FAST, env=env).code == 3
 
