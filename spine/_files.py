@@ -54,6 +54,7 @@ __all__ = [
     "FileContent",
     "FileInput",
     "FilesArgument",
+    "UploadChangedError",
     "UploadFile",
     "UploadTooLargeError",
     "check_upload_path",
@@ -73,6 +74,12 @@ MAX_UNSIZED_UPLOAD_BYTES = 4 * 1024**3
 
 class UploadTooLargeError(ValueError):
     """A stream of unknown size gave more than its bound while it was being sent."""
+
+
+class UploadChangedError(ValueError):
+    """A file gave more or fewer bytes while it was being sent than when the request was
+    sized (its ``Content-Length``): it changed on disk, or its caller wrote to it. The
+    upload is stopped before a byte beyond the declared length leaves."""
 
 ACCEPTED_SHAPES = (
     "a path (str or os.PathLike); an open binary file object (open(path, 'rb'), io.BytesIO);"
@@ -133,22 +140,36 @@ def guess_content_type(filename: str) -> str:
 
 
 class _CallerStream(io.BufferedIOBase):
-    """A read-only view of a caller's stream that starts at the caller's position.
+    """A read-only view of a file's stream that starts at the position it was given at.
 
     httpx seeks a file to 0 before sending it and sizes it with ``fstat``; this view makes both
     mean "from where the caller left it" and hides ``fileno()`` so that a pipe or a partly-read
-    file is never mis-sized. Closing the view never closes the caller's stream.
+    file is never mis-sized. The size httpx reads (``seek(0, SEEK_END)``) is the size the view
+    then holds the reads to: a file that shrinks or grows while it is sent raises
+    :class:`UploadChangedError` naming it, before a byte beyond that size is handed over.
+    Closing the view closes the underlying stream only when the SDK opened it (``owned``).
     """
 
     def __init__(
-        self, raw: Any, start: int | None, limit: int = MAX_UNSIZED_UPLOAD_BYTES
+        self,
+        raw: Any,
+        start: int | None,
+        limit: int = MAX_UNSIZED_UPLOAD_BYTES,
+        *,
+        what: str | None = None,
+        owned: bool = False,
     ) -> None:
         super().__init__()
         self._raw = raw
         self._start = start
         self._limit = limit if start is None else None  # a seekable stream has a known end
         self._read = 0
+        self._owned = owned
+        #: The size httpx declared (None until it asks); the view's own position.
+        self._declared: int | None = None
+        self._position = 0
         self.name = getattr(raw, "name", DEFAULT_FILENAME)
+        self._what = what or repr(self.name)
 
     def readable(self) -> bool:
         return True
@@ -167,6 +188,17 @@ class _CallerStream(io.BufferedIOBase):
                 f"the upload stream {self.name!r} gave more than {self._limit} bytes and cannot"
                 " be sized beforehand; the upload was stopped"
             )
+        declared = self._declared
+        if declared is not None and size != 0:
+            ends = self._position + len(data)
+            if ends > declared or (not data and self._position < declared):
+                raise UploadChangedError(
+                    f"{self._what} changed size while it was being sent: {declared} bytes"
+                    f" when the request was sized, {'more' if data else self._position}"
+                    f"{' now' if data else ' at the end'}. The upload was stopped; send it"
+                    " again once the file no longer changes."
+                )
+            self._position = ends
         return data
 
     def read1(self, size: int = -1) -> bytes:
@@ -187,7 +219,10 @@ class _CallerStream(io.BufferedIOBase):
             position = self._raw.seek(self._start + offset, io.SEEK_SET)
         else:
             position = self._raw.seek(offset, whence)
-        return int(position) - self._start
+        self._position = int(position) - self._start
+        if whence == io.SEEK_END and offset == 0:
+            self._declared = self._position  # the size a Content-Length is built from
+        return self._position
 
     def tell(self) -> int:
         if self._start is None:
@@ -195,8 +230,10 @@ class _CallerStream(io.BufferedIOBase):
         return int(self._raw.tell()) - self._start
 
     def close(self) -> None:
-        # Never close the caller's stream: only this view.
+        # A caller's stream stays open: only this view closes (and what the SDK opened).
         super().close()
+        if self._owned:
+            self._raw.close()
 
 
 @dataclass
@@ -419,10 +456,12 @@ def _wrap_caller_stream(where: str, fileobj: Any) -> tuple[BinaryIO, bool, int |
     except (OSError, ValueError, AttributeError, TypeError):
         start = None
 
-    if start == 0:
-        return cast(BinaryIO, fileobj), True, 0
-    # Partly read, or not seekable (a pipe): send through a view from the current position.
-    return cast(BinaryIO, _CallerStream(fileobj, start)), start is not None, start
+    if start == 0 and fd is None:
+        return cast(BinaryIO, fileobj), True, 0  # an in-memory stream, sent as it is
+    # A file (whose size can change on disk), partly read, or not seekable (a pipe): sent
+    # through a view from the current position, sized from there and held to that size.
+    view = _CallerStream(fileobj, start, what=f"{where} ({_name_of(fileobj)!r})")
+    return cast(BinaryIO, view), start is not None, start
 
 
 def _open_path(where: str, path: object) -> UploadFile:
@@ -449,9 +488,10 @@ def _open_path(where: str, path: object) -> UploadFile:
         stream.close()
         raise
     filename = _basename(text) or DEFAULT_FILENAME
+    view = _CallerStream(stream, 0, what=f"{where} ({text!r})", owned=True)
     return UploadFile(
         filename=filename,
-        stream=stream,
+        stream=cast(BinaryIO, view),
         content_type=guess_content_type(filename),
         owned=True,
         replayable=True,

@@ -1,0 +1,98 @@
+"""A file that changes size while it is being sent: the upload stops before a byte beyond the
+declared ``Content-Length`` leaves, with an error that names the file (not h11's "Too little
+data for declared Content-Length"), and the file the SDK opened is closed.
+
+The change happens in a request event hook of the caller's ``httpx`` client: it runs after the
+request (and its ``Content-Length``) is built and before the body is sent, exactly the window
+in which another process could write to the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import spine
+from spine.testing import Sandbox
+
+from .conftest import Api
+
+SIZE = 200_000
+
+
+def _changer(path: Path, how: str) -> Any:
+    def hook(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/v1/run"):
+            with path.open("r+b") as handle:
+                if how == "shrinks":
+                    handle.truncate(1_000)
+                else:
+                    handle.seek(0, os.SEEK_END)
+                    handle.write(b"y" * 5_000)
+
+    return hook
+
+
+def _http(api: Api, base_url: str, hook: Any) -> Any:
+    if api.is_async:
+
+        async def async_hook(request: httpx.Request) -> None:
+            hook(request)
+
+        return httpx.AsyncClient(base_url=base_url, event_hooks={"request": [async_hook]})
+    return httpx.Client(base_url=base_url, event_hooks={"request": [hook]})
+
+
+def _opened(path: Path) -> int:
+    """How many descriptors of this process have ``path`` open (Linux; 0 elsewhere)."""
+    folder = "/proc/self/fd"
+    if not os.path.isdir(folder):
+        return 0
+    count = 0
+    for name in os.listdir(folder):
+        try:
+            count += os.readlink(os.path.join(folder, name)) == str(path)
+        except OSError:
+            continue
+    return count
+
+
+@pytest.mark.parametrize("how", ["shrinks", "grows"])
+@pytest.mark.parametrize("given", ["path", "open file"])
+def test_a_file_that_changes_size_while_sent_is_named_and_nothing_is_created(
+    api: Api, sandbox: Sandbox, tmp_path: Path, how: str, given: str
+) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"x" * SIZE)
+    http = _http(api, sandbox.url, _changer(path, how))
+    client = api.client(base_url=sandbox.url, api_key=sandbox.api_key, http_client=http)
+    handle = path.open("rb") if given == "open file" else None
+    try:
+        with pytest.raises(spine.SpineError) as caught:
+            api.call(client.runs.create, "x", files=[handle if handle is not None else path])
+    finally:
+        if handle is not None:
+            assert not handle.closed  # the caller's file stays open
+            handle.close()
+        api.call(http.close if not api.is_async else http.aclose)
+    message = str(caught.value)
+    assert "data.csv" in message and "changed size while it was being sent" in message, message
+    assert f"{SIZE} bytes when the request was sized" in message
+    assert "Content-Length" not in message  # not h11's words
+    assert type(caught.value.__cause__).__name__ == "UploadChangedError"
+    assert sandbox.runs_created == 0  # the body never arrived whole
+    assert _opened(path) == 0  # what the SDK opened is closed
+
+
+def test_an_unchanged_file_is_sent_whole(api: Api, sandbox: Sandbox, tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"x" * SIZE)
+    client = api.client(base_url=sandbox.url, api_key=sandbox.api_key)
+    with path.open("rb") as handle:
+        handle.seek(1_000)  # partly read: sent from here
+        api.call(client.runs.create, "x", files=[path, handle])
+    assert sandbox.runs_created == 1
