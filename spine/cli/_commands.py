@@ -493,28 +493,21 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
     # an error after the request may have reached the server) can be answered with the exact
     # command that sends the create again with the same key (spine.cli._main reports it).
     key = args.idempotency_key or str(uuid.uuid4())
+    create: dict[str, Any] = {
+        "template": args.template or "auto",
+        "blocks": blocks,
+        "agent_instructions": args.instructions,
+        "files": files or None,
+        "idempotency_key": key,
+    }
     # What runs.create would refuse is refused now, before a client (or a sandbox) is made.
-    check_create(
-        prompt,
-        template=args.template or "auto",
-        blocks=blocks,
-        agent_instructions=args.instructions,
-        files=files or None,
-        idempotency_key=key,
-    )
+    check_create(prompt, **create)
     with _client(args, out) as client:
         runs = _recorded(client, args)  # a broken ledger stops here, before anything is sent
         args.pending_key = key
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # reported below as one note
-            handle = runs.create(
-                prompt,
-                template=args.template or "auto",
-                blocks=blocks,
-                agent_instructions=args.instructions,
-                files=files or None,
-                idempotency_key=key,
-            )
+            handle = runs.create(prompt, **create)
         args.current_run_id = handle.run_id
         args.pending_key = None
         out.note(f"Created run {handle.run_id}")
