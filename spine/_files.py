@@ -79,7 +79,11 @@ class UploadTooLargeError(ValueError):
 class UploadChangedError(ValueError):
     """A file gave more or fewer bytes while it was being sent than when the request was
     sized (its ``Content-Length``): it changed on disk, or its caller wrote to it. The
-    upload is stopped before a byte beyond the declared length leaves."""
+    upload is stopped before a byte beyond the declared length leaves, so the server never
+    receives a whole body: a create that ends this way did not create a run."""
+
+    #: Its row of the outcome table (``spine._retry.OUTCOMES``).
+    outcome_kind = "upload_changed"
 
 ACCEPTED_SHAPES = (
     "a path (str or os.PathLike); an open binary file object (open(path, 'rb'), io.BytesIO);"
@@ -192,11 +196,12 @@ class _CallerStream(io.BufferedIOBase):
         if declared is not None and size != 0:
             ends = self._position + len(data)
             if ends > declared or (not data and self._position < declared):
+                now = "more than that" if data else f"{self._position} bytes"
                 raise UploadChangedError(
-                    f"{self._what} changed size while it was being sent: {declared} bytes"
-                    f" when the request was sized, {'more' if data else self._position}"
-                    f"{' now' if data else ' at the end'}. The upload was stopped; send it"
-                    " again once the file no longer changes."
+                    f"{self._what} changed size while it was being sent: {declared} bytes to"
+                    f" send when the request was sized, {now} now. The upload was stopped"
+                    " before the request was whole, so no run was created; send it again"
+                    " once the file no longer changes."
                 )
             self._position = ends
         return data
@@ -221,6 +226,8 @@ class _CallerStream(io.BufferedIOBase):
             position = self._raw.seek(offset, whence)
         self._position = int(position) - self._start
         if whence == io.SEEK_END and offset == 0:
+            # A caller's file left past its end has nothing to send, not a negative size.
+            self._position = max(self._position, 0)
             self._declared = self._position  # the size a Content-Length is built from
         return self._position
 
@@ -419,7 +426,9 @@ def _descriptor(fileobj: Any) -> int | None:
     return fd if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0 else None
 
 
-def _wrap_caller_stream(where: str, fileobj: Any) -> tuple[BinaryIO, bool, int | None]:
+def _wrap_caller_stream(
+    where: str, fileobj: Any, filename: str | None = None
+) -> tuple[BinaryIO, bool, int | None]:
     """Check a caller's file object; return the stream to send, replayable, start position."""
     if isinstance(fileobj, io.TextIOBase) or (
         isinstance(getattr(fileobj, "mode", None), str) and "b" not in fileobj.mode
@@ -456,11 +465,12 @@ def _wrap_caller_stream(where: str, fileobj: Any) -> tuple[BinaryIO, bool, int |
     except (OSError, ValueError, AttributeError, TypeError):
         start = None
 
-    if start == 0 and fd is None:
+    spooled = isinstance(fileobj, tempfile.SpooledTemporaryFile)  # fileno() moves it to disk
+    if start == 0 and fd is None and not spooled:
         return cast(BinaryIO, fileobj), True, 0  # an in-memory stream, sent as it is
     # A file (whose size can change on disk), partly read, or not seekable (a pipe): sent
     # through a view from the current position, sized from there and held to that size.
-    view = _CallerStream(fileobj, start, what=f"{where} ({_name_of(fileobj)!r})")
+    view = _CallerStream(fileobj, start, what=f"{where} ({(filename or _name_of(fileobj))!r})")
     return cast(BinaryIO, view), start is not None, start
 
 
@@ -511,7 +521,7 @@ def _from_content(where: str, filename: str, content: object, content_type: obje
             " binary mode 'rb'; to upload a file by path, pass the path as the entry itself."
         )
     if _is_file_object(content):
-        stream, replayable, start = _wrap_caller_stream(where, content)
+        stream, replayable, start = _wrap_caller_stream(where, content, filename)
         return UploadFile(filename, stream, ctype, owned=False, replayable=replayable, start=start)
     raise _shape_error(f"{where}: the content", content)
 

@@ -271,6 +271,8 @@ OUTCOMES: dict[str, Rule] = _rules(
      False, False, True, True),
     ("failed_locally", "an exception that is not an HTTP failure, raised while the request was"
      " under way (a file or an event hook that raises)", False, False, True, False),
+    ("upload_changed", "a file changed size while it was sent: the upload stopped before its"
+     " body was whole (UploadChangedError)", False, False, False, False),
     ("unreadable", "a 2xx whose body breaks the contract (not JSON, not the envelope, a run_id"
      " that is not a UUID or is another run's), or a body too large or undecodable",
      False, False, True, False),
@@ -366,7 +368,8 @@ def classify_exception(exc: BaseException) -> str:
         return "no_answer"
     if isinstance(exc, h11.LocalProtocolError):  # e.g. a body shorter than its Content-Length
         return "transport_other"
-    return "failed_locally"
+    kind = getattr(type(exc), "outcome_kind", None)  # the SDK's own upload errors name theirs
+    return kind if isinstance(kind, str) and kind in OUTCOMES else "failed_locally"
 
 
 def rule_of(exc: BaseException) -> Rule | None:

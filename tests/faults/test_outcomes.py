@@ -9,6 +9,7 @@ The clients' sleep only advances a fake clock (``conftest.Api``): no test waits 
 from __future__ import annotations
 
 import io
+import os
 import re
 import socket
 import threading
@@ -190,6 +191,27 @@ def _transport_other(api: Api, server: FaultServer, extra: dict[str, Any]) -> Se
     return Setup(api.client(base_url=server.url), create_kwargs={"files": [("a.bin", liar)]})
 
 
+def _upload_changed(api: Api, server: FaultServer, extra: dict[str, Any]) -> Setup:
+    server.script(b.api())
+    path = extra["tmp"] / "data.csv"
+    path.write_bytes(b"x" * 100_000)
+
+    def shrink(request: httpx.Request) -> None:  # after the request is sized, before its body
+        if request.method == "POST":
+            os.truncate(path, 1_000)
+
+    if api.is_async:
+
+        async def ashrink(request: httpx.Request) -> None:
+            shrink(request)
+
+        http: Any = httpx.AsyncClient(event_hooks={"request": [ashrink]})
+    else:
+        http = httpx.Client(event_hooks={"request": [shrink]})
+    client = api.client(base_url=server.url, http_client=http)
+    return Setup(client, create_kwargs={"files": [path]}, owned=[http])
+
+
 def _failed_locally_create(api: Api, server: FaultServer, extra: dict[str, Any]) -> Setup:
     server.script(b.api())
     return Setup(api.client(base_url=server.url), create_kwargs={"files": [("a.bin", _Failing())]})
@@ -219,6 +241,7 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "no_answer": (_scripted(lambda: b.reset(act=True)), _scripted(lambda: b.reset())),
     "transport_other": (_transport_other, None),
     "failed_locally": (_failed_locally_create, _failed_locally_hook),
+    "upload_changed": (_upload_changed, None),
     "unreadable": (
         _scripted(lambda: b.status(200, body=HTML, act=True)),
         _scripted(lambda: b.status(200, body=HTML)),
@@ -288,7 +311,7 @@ def extra(closed_port: int, black_hole: str, tmp_path: Path) -> dict[str, Any]:
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    return {"closed_port": closed_port, "black_hole": black_hole, "fifo": fifo}
+    return {"closed_port": closed_port, "black_hole": black_hole, "fifo": fifo, "tmp": tmp_path}
 
 
 def _close(api: Api, setup: Setup) -> None:

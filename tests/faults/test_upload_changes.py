@@ -9,6 +9,7 @@ in which another process could write to the file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -81,10 +82,13 @@ def test_a_file_that_changes_size_while_sent_is_named_and_nothing_is_created(
         api.call(http.close if not api.is_async else http.aclose)
     message = str(caught.value)
     assert "data.csv" in message and "changed size while it was being sent" in message, message
-    assert f"{SIZE} bytes when the request was sized" in message
+    assert f"{SIZE} bytes to send when the request was sized" in message
     assert "Content-Length" not in message  # not h11's words
     assert type(caught.value.__cause__).__name__ == "UploadChangedError"
-    assert sandbox.runs_created == 0  # the body never arrived whole
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert sandbox.runs_created == 0  # the body never arrived whole ...
+    assert caught.value.run_may_exist is False  # ... and the error says so
+    assert "may have been created" not in message and "no run was created" in message
     assert _opened(path) == 0  # what the SDK opened is closed
 
 
@@ -94,5 +98,34 @@ def test_an_unchanged_file_is_sent_whole(api: Api, sandbox: Sandbox, tmp_path: P
     client = api.client(base_url=sandbox.url, api_key=sandbox.api_key)
     with path.open("rb") as handle:
         handle.seek(1_000)  # partly read: sent from here
-        api.call(client.runs.create, "x", files=[path, handle])
+        run = api.call(client.runs.create, "x", files=[path, handle])
     assert sandbox.runs_created == 1
+    data = path.read_bytes()
+    assert [(u.size, u.sha256) for u in sandbox.uploads(run.run_id)] == [
+        (SIZE, hashlib.sha256(data).hexdigest()),
+        (SIZE - 1_000, hashlib.sha256(data[1_000:]).hexdigest()),
+    ]
+
+
+def test_a_file_left_past_its_end_is_sent_empty(
+    api: Api, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"x" * 100)
+    client = api.client(base_url=sandbox.url, api_key=sandbox.api_key)
+    with path.open("rb") as handle:
+        handle.seek(1_000)  # beyond the end: nothing to send, not a negative size
+        run = api.call(client.runs.create, "x", files=[handle])
+    assert [u.size for u in sandbox.uploads(run.run_id)] == [0]
+
+
+def test_an_in_memory_spooled_file_stays_in_memory(api: Api, sandbox: Sandbox) -> None:
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=1_000_000) as spooled:
+        spooled.write(b"y" * 5_000)
+        spooled.seek(0)
+        client = api.client(base_url=sandbox.url, api_key=sandbox.api_key)
+        run = api.call(client.runs.create, "x", files=[("y.txt", spooled)])
+        assert not spooled._rolled  # asking its fileno() would have moved it to disk
+    assert [u.size for u in sandbox.uploads(run.run_id)] == [5_000]
