@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from pathlib import Path
@@ -15,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import spine
+from tests._fds import open_paths
 
 from .conftest import CANVAS_ID, COMPLETED, CREATED, KEY, RUN_ID, RUNNING, Api, envelope
 
@@ -331,10 +331,6 @@ def test_files_opened_by_the_sdk_are_closed_and_callers_files_are_not(
     mine = (tmp_path / "b.png").open("wb+")
     mine.write(b"\x89PNG")
     mine.seek(0)
-
-    def open_paths() -> list[str]:
-        fds = Path("/proc/self/fd")
-        return [os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink()]
 
     api.call(api.client(base_url=base).runs.create, "p", files=[path, mine])
     assert not mine.closed

@@ -19,6 +19,7 @@ import pytest
 
 import spine
 from spine.testing import Sandbox
+from tests._fds import open_paths
 
 from .conftest import Api
 
@@ -48,20 +49,6 @@ def _http(api: Api, base_url: str, hook: Any) -> Any:
     return httpx.Client(base_url=base_url, event_hooks={"request": [hook]})
 
 
-def _opened(path: Path) -> int:
-    """How many descriptors of this process have ``path`` open (Linux; 0 elsewhere)."""
-    folder = "/proc/self/fd"
-    if not os.path.isdir(folder):
-        return 0
-    count = 0
-    for name in os.listdir(folder):
-        try:
-            count += os.readlink(os.path.join(folder, name)) == str(path)
-        except OSError:
-            continue
-    return count
-
-
 @pytest.mark.parametrize("how", ["shrinks", "grows"])
 @pytest.mark.parametrize("given", ["path", "open file"])
 def test_a_file_that_changes_size_while_sent_is_named_and_nothing_is_created(
@@ -89,7 +76,7 @@ def test_a_file_that_changes_size_while_sent_is_named_and_nothing_is_created(
     assert sandbox.runs_created == 0  # the body never arrived whole ...
     assert caught.value.run_may_exist is False  # ... and the error says so
     assert "may have been created" not in message and "no run was created" in message
-    assert _opened(path) == 0  # what the SDK opened is closed
+    assert str(path) not in open_paths()  # what the SDK opened is closed
 
 
 def test_an_unchanged_file_is_sent_whole(api: Api, sandbox: Sandbox, tmp_path: Path) -> None:
