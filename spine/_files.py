@@ -80,7 +80,8 @@ class UploadChangedError(ValueError):
     """A file gave more or fewer bytes while it was being sent than when the request was
     sized (its ``Content-Length``): it changed on disk, or its caller wrote to it. The
     upload is stopped before a byte beyond the declared length leaves, so the server never
-    receives a whole body: a create that ends this way did not create a run."""
+    receives a whole body (we take it that no server acts on such a create: Spine does not
+    document incomplete requests)."""
 
     #: Its row of the outcome table (``spine._retry.OUTCOMES``).
     outcome_kind = "upload_changed"
@@ -200,8 +201,8 @@ class _CallerStream(io.BufferedIOBase):
                 raise UploadChangedError(
                     f"{self._what} changed size while it was being sent: {declared} bytes to"
                     f" send when the request was sized, {now} now. The upload was stopped"
-                    " before the request was whole, so no run was created; send it again"
-                    " once the file no longer changes."
+                    " before the request was whole (the API never received a complete create);"
+                    " send it again once the file no longer changes."
                 )
             self._position = ends
         return data

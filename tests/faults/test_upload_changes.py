@@ -75,7 +75,7 @@ def test_a_file_that_changes_size_while_sent_is_named_and_nothing_is_created(
     assert isinstance(caught.value.__cause__, ValueError)
     assert sandbox.runs_created == 0  # the body never arrived whole ...
     assert caught.value.run_may_exist is False  # ... and the error says so
-    assert "may have been created" not in message and "no run was created" in message
+    assert "may have been created" not in message and "never received a complete create" in message
     assert str(path) not in open_paths()  # what the SDK opened is closed
 
 
