@@ -1005,42 +1005,31 @@ class _Batch:
             with contextlib.suppress(OSError):
                 stale.unlink()
         async with self.downloads:
-            for attempt in (1, 2):
-                assert run.result is not None
-                if self.http is None:
-                    self.http = httpx.AsyncClient(
-                        follow_redirects=False,  # the SDK follows them itself, checked
-                        timeout=httpx.Timeout(60.0, connect=10.0),
-                        limits=httpx.Limits(max_connections=self.concurrency * 4),
-                    )
-                try:
-                    paths = await run.result.adownload_all(folder, http_client=self.http)
-                except ArtifactLinkExpiredError as exc:
-                    if attempt == 2:
-                        self.download_errors[item_id] = str(exc)
-                        return
-                    try:
-                        run = await self.client.runs.get(run.run_id)  # fresh links
-                    except SpineError as again:
-                        self.download_errors[item_id] = str(again)
-                        return
-                    if run.result is None:
-                        self.download_errors[item_id] = str(exc)
-                        return
-                    continue
-                except (SpineError, OSError) as exc:
-                    self.download_errors[item_id] = _describe(exc)
-                    return
-                assert run.result is not None
-                saved = list(zip(run.result.artifacts, paths, strict=True))
-                run_id = run.run_id
-                recorder.safely(
-                    f"Artifacts of run {run_id} were saved but not recorded",
-                    lambda led, run_id=run_id, saved=saved: led.record_artifacts(  # type: ignore[misc]
-                        run_id, saved
-                    ),
+            assert run.result is not None
+            if self.http is None:
+                self.http = httpx.AsyncClient(
+                    follow_redirects=False,  # the SDK follows them itself, checked
+                    timeout=httpx.Timeout(60.0, connect=10.0),
+                    limits=httpx.Limits(max_connections=self.concurrency * 4),
                 )
+            # The run came from its handle, so its downloads read the run again once by
+            # themselves when a link has expired (spine._artifacts): nothing to redo here.
+            try:
+                paths = await run.result.adownload_all(folder, http_client=self.http)
+            except ArtifactLinkExpiredError as exc:
+                self.download_errors[item_id] = str(exc)
                 return
+            except (SpineError, OSError) as exc:
+                self.download_errors[item_id] = _describe(exc)
+                return
+            saved = list(zip(run.result.artifacts, paths, strict=True))
+            run_id = run.run_id
+            recorder.safely(
+                f"Artifacts of run {run_id} were saved but not recorded",
+                lambda led, run_id=run_id, saved=saved: led.record_artifacts(  # type: ignore[misc]
+                    run_id, saved
+                ),
+            )
 
     # -- the whole batch --------------------------------------------------------------------
 
