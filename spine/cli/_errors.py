@@ -61,16 +61,20 @@ class UsageError(CliError):
     exit_code = EXIT_USAGE
 
 
-def command(*words: str, args: Any = None) -> str:
+def command(*words: str, args: Any = None, base_url: str | None = None) -> str:
     """A ``spine`` command line to print as advice, quoted for a POSIX shell and carrying the
-    ``--base-url`` (and ``--allow-http``) of the command that prints it, so that pasting it into
-    the same shell reaches the same API."""
+    ``--base-url`` (``base_url``, else the printing command's), ``--allow-http`` and
+    ``--ledger`` of the command that prints it, so that pasting it into the same shell reaches
+    the same API and the same ledger (only commands that take ``--ledger`` are given one)."""
     parts = ["spine", *words]
-    base_url = getattr(args, "base_url", None)
+    base_url = base_url or getattr(args, "base_url", None)
     if base_url:
         parts += ["--base-url", base_url]
     if getattr(args, "allow_http", False):
         parts.append("--allow-http")
+    ledger = getattr(args, "ledger", None)
+    if isinstance(ledger, str) and ledger and words[:2] in (("runs", "resume"), ("wait",)):
+        parts += ["--ledger", ledger]
     return " ".join(shlex.quote(part) for part in parts)
 
 

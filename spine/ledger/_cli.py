@@ -22,6 +22,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TextIO
 
+from spine.cli._errors import command
+
 __all__ = [
     "COMMANDS",
     "add_commands",
@@ -464,8 +466,9 @@ def cmd_runs_resume(args: argparse.Namespace) -> int:
             records = [ledger.row(r.id) for r in followed]
             _report_resume(args, records, notes.get("ambiguous", []),
                            notes.get("elsewhere", {}))
-            print("spine runs resume: interrupted. The runs go on: run `spine runs resume`"
-                  " again to continue following them.", file=sys.stderr, flush=True)
+            print("spine runs resume: interrupted. The runs go on: run"
+                  f" `{command('runs', 'resume', args=args)}` again to continue following them.",
+                  file=sys.stderr, flush=True)
             return 130
 
 
@@ -505,7 +508,7 @@ def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list
         first = sorted(elsewhere)[0]
         print(
             f"{total} unfinished run(s) of other API hosts, not followed: {hosts}. To follow"
-            f" them, set SPINE_BASE_URL={first} (or --base-url) and run `spine runs resume`.",
+            f" them, run `{command('runs', 'resume', args=args, base_url=first)}`.",
             file=sys.stderr, flush=True,
         )
     return _exit_for(counts, elsewhere=sum(elsewhere.values()))

@@ -228,7 +228,8 @@ def test_ctrl_c_in_resume_reports_and_says_how_to_continue(
         lambda: any(r.method == "GET" for r in manual_box.requests))
     assert code == 130, stderr
     assert f"{run_id}  running" in stdout
-    assert "run `spine runs resume` again" in stderr
+    # The advice names the same ledger: followed as printed, it continues these runs.
+    assert f"run `spine runs resume --ledger {ledger}` again" in stderr
 
 
 def test_401_while_polling_exits_6_with_the_summary(
@@ -329,7 +330,11 @@ def test_resume_names_unfinished_runs_of_other_hosts(
     assert result.code == 5, result.stderr
     assert "1 unfinished run(s) of other API hosts" in result.stderr
     assert "https://api.example.test (1)" in result.stderr
-    assert "SPINE_BASE_URL=https://api.example.test" in result.stderr
+    # A command that, pasted, follows them: that host and the same ledger.
+    assert (
+        f"run `spine runs resume --base-url https://api.example.test --ledger {ledger}`"
+        in result.stderr
+    )
     assert box.requests == []
 
 
