@@ -455,10 +455,10 @@ def _status_error_of(
     if status_code in _EXPIRED_STATUSES:
         return ArtifactLinkExpiredError(
             f"The download link of artifact {name!r} was refused by {url.host} ({detail}). "
-            "Pre-signed links expire soon after a run ends: fetch the run again "
-            "(client.runs.get(run_id) or handle.refresh(); on the command line, spine download "
-            "RUN_ID DIR) for its current links, then download again (Spine documents that "
-            "links expire, not whether a new read gives new ones).",
+            "Pre-signed links expire after a short window (how long is not documented): fetch "
+            "the run again (client.runs.get(run_id) or handle.refresh(); on the command line, "
+            "spine download RUN_ID DIR) for its current links, then download again (whether a "
+            "new read gives new links is not documented either).",
             artifact_name=name,
             status_code=status_code,
             url=where,
@@ -628,13 +628,13 @@ class _Transfer:
             self.progress(self.check.received, self.check.total)
 
 
-# ----------------------------------------------------------------------------- retries, fresh links
+# ---------------------------------------------------------------------- retries, current links
 
 
 class Source:
     """Where a run's artifacts came from: the runtime of the client that fetched the run. Its
     retry policy, clock and sleep drive a download's retries, and it can fetch the run again
-    for fresh links. Handles and ``client.runs.get`` attach one to every result they return
+    for its current links. Handles and ``client.runs.get`` attach one to every result they return
     (:func:`bind`); a result built by hand has none."""
 
     def __init__(self, runtime: Any, run_id: str, get_run: Callable[[str], Any]) -> None:
@@ -704,7 +704,7 @@ class DownloadEvents:
         """A transient failure: the download starts again after ``delay`` seconds."""
 
     def refreshing(self, artifact: RunArtifact, error: ArtifactLinkExpiredError) -> None:
-        """A link expired: the run is fetched again for fresh links (once per batch)."""
+        """A link expired: the run is fetched again for its current links (once per batch)."""
 
 
 class _Progress(DownloadEvents):
@@ -829,7 +829,7 @@ class _Plan:
         return path, artifact
 
     def refresh(self) -> None:
-        """Fetch the run again (a sync source) for fresh links."""
+        """Fetch the run again (a sync source) for its current links."""
         assert self.source is not None
         self.take(self.source.refresh())
 
@@ -963,7 +963,7 @@ def download_batch(
     or 429 from the storage host, a dropped connection, a timeout) are retried under the retry
     policy (``retry_policy``, else the client's that fetched the run, else ``RetryPolicy()``);
     an expired link (403/404/410) makes it fetch the run again, once per batch, and carry on
-    with fresh links (only with a ``source``)."""
+    with the links of that read (only with a ``source``)."""
     folder = _prepare_directory(directory)
     targets = [folder / name for name in plan_names(artifacts)]
     limits = _timeout(timeout)

@@ -103,8 +103,8 @@ class RunArtifact(SpineModel):
                 ``RetryPolicy()``.
 
         An artifact that came from a client (``handle.wait()``, ``client.runs.get()``...) whose
-        link has expired is downloaded again once with a fresh link: the SDK fetches the run
-        through that client (``GET /v1/run/{run_id}``).
+        link has expired is downloaded again once with the link of a new read: the SDK fetches
+        the run through that client (``GET /v1/run/{run_id}``).
 
         Raises:
             ArtifactLinkExpiredError: the storage host answered 403/404/410 (even after the
@@ -182,7 +182,7 @@ class RunResult(SpineModel):
         client that fetched the run, else ``RetryPolicy()``), each file starting over.
         Pre-signed links expire: when this result came from a client (``handle.wait()``,
         ``client.runs.get()``...), an expired link makes the SDK fetch the run again through
-        that client, once per call, and go on with the fresh links (this result's
+        that client, once per call, and go on with the links of that read (this result's
         :attr:`artifacts` are then replaced by them). The first failure that remains raises;
         files already complete stay. The ``spine download`` command does exactly this.
         """

@@ -24,7 +24,8 @@ __all__ = ["AsyncCanvas", "AsyncRuns", "Canvas", "Runs"]
 
 
 def _bound(run: GetRunResponse, runtime: object) -> GetRunResponse:
-    """``run``, its result's downloads tied to this client (retries, fresh links)."""
+    """``run``, its result's downloads tied to this client (retries, and a new read of the run
+    when a link is refused)."""
     if run.result is not None:
         from spine._artifacts import bind
 

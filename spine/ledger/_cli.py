@@ -599,8 +599,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if report.counts.get("ambiguous"):
         print(
             "Some creates may have made a run (ambiguous): check them in the summary, then run"
-            " the same command with --resend-ambiguous to get them with their original"
-            " Idempotency-Key.", file=sys.stderr, flush=True,
+            " the same command with --resend-ambiguous to send them again with their original"
+            " Idempotency-Key (a server that honours the key returns the first run; Spine does"
+            " not document that it does).", file=sys.stderr, flush=True,
         )
     return int(report.exit_code)
 
