@@ -66,6 +66,7 @@ from spine import (
     SpineError,
     SpineTimeoutError,
 )
+from spine.ledger._display import clock, one_line
 from spine.ledger._errors import (
     BatchInputError,
     LedgerError,
@@ -518,7 +519,7 @@ class BatchReport:
 
     def table(self) -> str:
         """The plain-text table printed on stderr at the end of ``spine batch``."""
-        lines = [f"Batch: {self.total} items in {_elapsed(self.elapsed)}, "
+        lines = [f"Batch: {self.total} items in {clock(self.elapsed)}, "
                  f"{self.credits} credits; summary in {self.summary_path}"]
         rows = [(s, self.counts[s]) for s in STATUS_ORDER if self.counts.get(s)]
         rows += [(s, n) for s, n in sorted(self.counts.items()) if s not in STATUS_ORDER and n]
@@ -539,24 +540,13 @@ class BatchReport:
                     detail = f"Idempotency-Key {o.idempotency_key}; {detail}"
                 lines.append(
                     f"  {o.id:<{idw}}  {o.status:<11}  {o.run_id or '-':<36}  "
-                    f"{_one_line(detail)[:120]}"
+                    f"{one_line(detail)[:120]}"
                 )
             others = sum(n for st, n in self.counts.items() if st != "completed")
             more = max(len(self.attention), others) - _MAX_REPORTED
             if more > 0:
                 lines.append(f"  ... and {more} more in {self.summary_path}")
         return "\n".join(lines)
-
-
-def _one_line(text: str) -> str:
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-
-
-def _elapsed(seconds: float) -> str:
-    total = int(seconds)
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 # ----------------------------------------------------------------------------- pacing

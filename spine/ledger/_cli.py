@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TextIO
 
 from spine.cli._errors import command
+from spine.ledger._display import one_line
 
 __all__ = [
     "COMMANDS",
@@ -213,10 +214,6 @@ def add_commands(
 # ----------------------------------------------------------------------------- helpers
 
 
-def _clean(text: object) -> str:
-    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
-
-
 def _when(ts: float | None) -> str:
     if ts is None:
         return "-"
@@ -304,11 +301,11 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
     lines = [f"{'created':<16}  {'state':<9}  {'run id':<36}  {'credits':>7}  label / prompt"]
     for r in records:
         name = r.label or (f"{r.item_id}" if r.item_id else "") or ""
-        prompt = _clean(r.prompt or "")
+        prompt = one_line(r.prompt or "")
         text = f"{name}: {prompt}" if name and prompt else name or prompt
         lines.append(
             f"{_when(r.created_at):<16}  {r.state:<9}  {r.run_id or '-':<36}  "
-            f"{r.credits if r.credits is not None else '-':>7}  {_clean(text)[:60]}"
+            f"{r.credits if r.credits is not None else '-':>7}  {one_line(text)[:60]}"
         )
     print("\n".join(lines), flush=True)
     return 0
@@ -355,28 +352,28 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     if record.canvas_url:
         rows.append(("Canvas", record.canvas_url))
     elif record.canvas_id:  # not a run of the Spine API host: its canvas is not on the web app
-        rows.append(("Canvas", f"{_clean(record.canvas_id)} (not on the web app)"))
+        rows.append(("Canvas", f"{one_line(record.canvas_id)} (not on the web app)"))
     if record.idempotency_key:
         rows.append(("Key", record.idempotency_key))
     if record.label:
-        rows.append(("Label", _clean(record.label)))
+        rows.append(("Label", one_line(record.label)))
     if record.batch:
-        rows.append(("Batch", f"{_clean(record.batch)} item {record.item_id}"))
+        rows.append(("Batch", f"{one_line(record.batch)} item {record.item_id}"))
     if record.template:
-        rows.append(("Template", _clean(record.template)))
+        rows.append(("Template", one_line(record.template)))
     if record.blocks:
-        rows.append(("Blocks", ", ".join(map(_clean, record.blocks))))
+        rows.append(("Blocks", ", ".join(map(one_line, record.blocks))))
     if record.prompt is not None:
-        rows.append(("Prompt", _clean(record.prompt)[:300]))
+        rows.append(("Prompt", one_line(record.prompt)[:300]))
     for f in record.files:
-        rows.append(("File", f"{_clean(f.get('name'))} ({f.get('size')} bytes, sha256 "
+        rows.append(("File", f"{one_line(f.get('name'))} ({f.get('size')} bytes, sha256 "
                              f"{(f.get('sha256') or '?')[:16]}...)"))
     if record.error:
-        rows.append(("Note", _clean(record.error)))
+        rows.append(("Note", one_line(record.error)))
     for e in record.errors:
-        rows.append(("Error", _clean(e.get("error", ""))))
+        rows.append(("Error", one_line(e.get("error", ""))))
     for a in record.artifacts:
-        rows.append(("Artifact", _clean(a.path)))
+        rows.append(("Artifact", one_line(a.path)))
     print("\n".join(f"{label + ':':<10}{value}" for label, value in rows), flush=True)
     if record.state == "ambiguous":
         print(
@@ -498,10 +495,10 @@ def _report_resume(args: argparse.Namespace, records: list[Any], ambiguous: list
             )
         for r in records:
             if r.state == "lost":
-                print(f"lost: run {r.run_id}: {_clean(r.error or 'the API answered 404')}",
+                print(f"lost: run {r.run_id}: {one_line(r.error or 'the API answered 404')}",
                       file=sys.stderr, flush=True)
             elif r.state == "running" and r.error:
-                print(f"not followed: {_clean(r.error)}", file=sys.stderr, flush=True)
+                print(f"not followed: {one_line(r.error)}", file=sys.stderr, flush=True)
     if elsewhere:
         total = sum(elsewhere.values())
         hosts = ", ".join(f"{host} ({n})" for host, n in sorted(elsewhere.items()))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from spine.ledger._batch import BatchUpdate
 
-__all__ = ["BatchDisplay", "wants_live"]
+__all__ = ["BatchDisplay", "clock", "one_line", "wants_live"]
 
 _DONE = ("completed", "partial", "failed", "ambiguous", "rejected", "not_started", "lost",
          "unknown", "changed")
@@ -33,11 +33,13 @@ def wants_live(stream: TextIO) -> bool:
     return tty and os.environ.get("TERM", "") != "dumb"
 
 
-def _clean(text: object) -> str:
+def one_line(text: object) -> str:
+    """``text`` on one line of printable characters, its runs of white space folded."""
     return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """``seconds`` as ``m:ss`` or ``h:mm:ss`` (never negative)."""
     total = max(0, int(seconds))
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
@@ -51,7 +53,7 @@ def counts_line(update: BatchUpdate) -> str:
     parts = [f"{c.get(s, 0)} {s}" for s in ("waiting", "creating", "running") if c.get(s)]
     parts += [f"{c[s]} {s}" for s in _DONE if c.get(s)]
     return (
-        f"[{_clock(update.elapsed)}] {done}/{update.total} done: {', '.join(parts) or 'nothing'};"
+        f"[{clock(update.elapsed)}] {done}/{update.total} done: {', '.join(parts) or 'nothing'};"
         f" {update.credits} credits"
     )
 
@@ -105,7 +107,7 @@ class BatchDisplay:
         bar = ProgressBar(total=max(update.total, 1), completed=done, width=30)
         grid.add_row(
             f"[bold]{self.title}[/]", bar, f"{done}/{update.total} done",
-            f"{_clock(update.elapsed)}", f"{update.credits} credits",
+            f"{clock(update.elapsed)}", f"{update.credits} credits",
         )
         counts = Table.grid(padding=(0, 2))
         labels = [
@@ -131,9 +133,9 @@ class BatchDisplay:
             return  # redrawn by rich's own refresh thread
         now = self._clock()
         if update.item_id is not None and update.state in _ENDED:
-            detail = f" {_clean(update.detail)}" if update.detail else ""
+            detail = f" {one_line(update.detail)}" if update.detail else ""
             print(
-                f"[{_clock(update.elapsed)}] {update.item_id}: {update.state}{detail}",
+                f"[{clock(update.elapsed)}] {update.item_id}: {update.state}{detail}",
                 file=self.stream, flush=True,
             )
         if now - self._last_line >= self.every:
