@@ -134,8 +134,6 @@ class _HandleState(Generic[_R]):
         the canvas id is known; None before that, and always None for a client whose base URL
         is not the Spine API host (a sandbox's canvases are not on the web app: use
         :meth:`get_dag`)."""
-        from spine._links import canvas_link
-
         return canvas_link(self.canvas_id, self._base_url())
 
     def _base_url(self) -> str | None:

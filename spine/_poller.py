@@ -106,8 +106,6 @@ class TimedOut:
 
 Decision = Done | Failed | Sleep | TimedOut
 
-_DONE_STATUSES = DONE_STATUSES  # from the one table, RUN_STATUS_OUTCOMES in spine/_enums.py
-
 
 def _check_seconds(name: str, value: object, *, allow_zero: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -182,7 +180,7 @@ class Poller:
         """The next step after a poll returned ``run``."""
         status = run.status
         if isinstance(status, RunStatus):
-            if status in _DONE_STATUSES:
+            if status in DONE_STATUSES:  # from RUN_STATUS_OUTCOMES in spine/_enums.py
                 return Done(run)
             if status in FAILED_STATUSES:
                 return Failed(run)

@@ -59,6 +59,7 @@ def _wait_for(condition: Any, timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
     while not condition() and time.monotonic() < end:
         time.sleep(0.005)
+    assert condition(), f"timed out after {timeout} s waiting for the condition"
 
 
 def _recover(server: FaultServer, key: str) -> None:
