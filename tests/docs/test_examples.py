@@ -41,7 +41,6 @@ BLOCKS = all_blocks()
 SKIPPED = {
     ("README.md",
      "make demo   # a real end-to-end run through the SDK against a local Spine sandbox"),
-    ("docs/cli.md", "$ export SPINE_API_KEY=sk_spine_..."),
     ("docs/cli.md", "$ spine dag 23064ec3-8844-40e8-b32f-1a9d9a69b6fd"),
 }
 
